@@ -1,0 +1,376 @@
+"""Numpy-only builders for windows, DFT kernels and filterbanks.
+
+Nothing here imports Keras or a backend: these functions make the arrays that the
+layers wrap as weights, and they are useful on their own. They follow
+``librosa.filters``: keyword arguments with librosa's names, float64 inside, illegal
+input raises a ``ValueError`` naming the argument, degenerate but legal input warns.
+
+Example:
+
+>>> from audiofront import filters
+>>> filters.mel_filterbank(sample_rate=16000, n_fft=512, n_mels=40).shape
+(40, 257)
+>>> filters.dft_kernels(n_fft=512).shape
+(512, 514)
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "WINDOWS",
+    "FILTERBANK_KINDS",
+    "get_window",
+    "dft_kernels",
+    "fft_frequencies",
+    "hz_to_mel",
+    "mel_to_hz",
+    "mel_frequencies",
+    "triangular_filterbank",
+    "mel_filterbank",
+    "linear_filterbank",
+    "log_filterbank",
+    "random_filterbank",
+    "filterbank",
+]
+
+WINDOWS = ("hann", "hamming", "blackman", "rectangular")
+FILTERBANK_KINDS = ("mel", "linear", "log", "random")
+
+# Generalised cosine windows, a_0 - a_1 cos(2 pi n / N) + a_2 cos(4 pi n / N).
+_COSINE_COEFFICIENTS = {
+    "hann": (0.5, 0.5),
+    "hamming": (0.54, 0.46),
+    "blackman": (0.42, 0.5, 0.08),
+    "rectangular": (1.0,),
+}
+
+
+def _check_positive_int(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < 1
+    ):
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def get_window(window, win_length):
+    """A periodic analysis window, as ``scipy.signal.get_window(window, win_length)``.
+
+    Args:
+        window: ``"hann"``, ``"hamming"``, ``"blackman"``, ``"rectangular"``, or a
+            1-D array-like of length ``win_length`` (returned as float64).
+        win_length: window length in samples.
+
+    Returns:
+        float64 array of shape ``(win_length,)``. Named windows are periodic
+        (``fftbins=True``), the right choice for spectral analysis.
+
+    Example:
+
+    >>> get_window("hann", 4)
+    array([0. , 0.5, 1. , 0.5])
+    """
+    win_length = _check_positive_int("win_length", win_length)
+    if isinstance(window, str):
+        if window not in _COSINE_COEFFICIENTS:
+            raise ValueError(
+                f"`window` must be one of {WINDOWS} or a 1-D array of length "
+                f"win_length={win_length}. Received: window={window!r}"
+            )
+        if win_length == 1:
+            return np.ones(1)  # as scipy: a one-sample window passes the sample
+        phase = 2.0 * np.pi * np.arange(win_length) / win_length
+        out = np.zeros(win_length)
+        for order, coefficient in enumerate(_COSINE_COEFFICIENTS[window]):
+            out += (-1) ** order * coefficient * np.cos(order * phase)
+        return out
+    array = np.asarray(window, dtype=np.float64)
+    if array.ndim != 1 or array.shape[0] != win_length:
+        raise ValueError(
+            f"`window` given as an array must be 1-D of length win_length="
+            f"{win_length}. Received: window with shape {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("`window` given as an array must hold finite values.")
+    return array
+
+
+def dft_kernels(n_fft, win_length=None, window="hann"):
+    """Windowed DFT kernels: the weight of a convolutional STFT.
+
+    Column ``k`` of the first half is ``w[n] cos(2 pi k n / n_fft)``, column ``k`` of
+    the second half is ``-w[n] sin(2 pi k n / n_fft)``, for ``k = 0 .. n_fft // 2``, so
+    that ``frame @ kernels`` gives the real then the imaginary part of
+    ``numpy.fft.rfft(frame * w)`` (librosa's sign convention). A window shorter than
+    ``n_fft`` is centred in the frame with zeros on both sides, as librosa does.
+
+    Args:
+        n_fft: frame length and DFT size.
+        win_length: window length, at most ``n_fft``; defaults to ``n_fft``.
+        window: a window name or array, see `get_window`.
+
+    Returns:
+        float64 array of shape ``(n_fft, 2 * (n_fft // 2 + 1))``.
+
+    Example:
+
+    >>> frame = np.random.default_rng(0).standard_normal(512)
+    >>> k = dft_kernels(512)
+    >>> spectrum = np.fft.rfft(frame * get_window("hann", 512))
+    >>> bool(np.allclose(frame @ k[:, :257], spectrum.real))
+    True
+    """
+    n_fft = _check_positive_int("n_fft", n_fft)
+    win_length = n_fft if win_length is None else win_length
+    win_length = _check_positive_int("win_length", win_length)
+    if win_length > n_fft:
+        raise ValueError(
+            "`win_length` must be at most `n_fft`. "
+            f"Received: win_length={win_length}, n_fft={n_fft}"
+        )
+    full = np.zeros(n_fft)
+    offset = (n_fft - win_length) // 2
+    full[offset : offset + win_length] = get_window(window, win_length)
+    bins = n_fft // 2 + 1
+    # k * n modulo n_fft in integers keeps the angle exact for large n_fft.
+    phase = np.outer(np.arange(n_fft), np.arange(bins)) % n_fft
+    angle = 2.0 * np.pi * phase / n_fft
+    return np.concatenate(
+        [full[:, None] * np.cos(angle), -full[:, None] * np.sin(angle)], axis=1
+    )
+
+
+def fft_frequencies(sample_rate, n_fft):
+    """Centre frequencies in Hz of the ``n_fft // 2 + 1`` rfft bins."""
+    return np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+
+
+def hz_to_mel(frequencies, htk=False):
+    """Hz to mels: Slaney's auditory toolbox scale, or HTK's with ``htk=True``."""
+    frequencies = np.asanyarray(frequencies, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + frequencies / 700.0)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    linear = frequencies / f_sp
+    with np.errstate(divide="ignore"):
+        log = min_log_mel + np.log(np.maximum(frequencies, 1e-300) / min_log_hz) / logstep
+    return np.where(frequencies >= min_log_hz, log, linear)
+
+
+def mel_to_hz(mels, htk=False):
+    """Mels to Hz, the inverse of `hz_to_mel`."""
+    mels = np.asanyarray(mels, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    return np.where(
+        mels >= min_log_mel,
+        min_log_hz * np.exp(logstep * (mels - min_log_mel)),
+        f_sp * mels,
+    )
+
+
+def mel_frequencies(n_mels=128, fmin=0.0, fmax=11025.0, htk=False):
+    """``n_mels`` frequencies in Hz evenly spaced on the mel scale."""
+    mels = np.linspace(hz_to_mel(fmin, htk=htk), hz_to_mel(fmax, htk=htk), n_mels)
+    return mel_to_hz(mels, htk=htk)
+
+
+def _check_band_edges(sample_rate, n_fft, n_filters, fmin, fmax, name="n_filters"):
+    if not isinstance(sample_rate, numbers.Real) or isinstance(sample_rate, bool) or sample_rate <= 0:
+        raise ValueError(
+            f"`sample_rate` must be a positive number. Received: sample_rate={sample_rate!r}"
+        )
+    n_fft = _check_positive_int("n_fft", n_fft)
+    n_filters = _check_positive_int(name, n_filters)
+    nyquist = sample_rate / 2.0
+    fmax = nyquist if fmax is None else fmax
+    if not isinstance(fmin, numbers.Real) or fmin < 0:
+        raise ValueError(f"`fmin` must be a non-negative number. Received: fmin={fmin!r}")
+    if not isinstance(fmax, numbers.Real) or fmax > nyquist:
+        raise ValueError(
+            f"`fmax` must be at most the Nyquist frequency sample_rate / 2 = {nyquist}. "
+            f"Received: fmax={fmax!r}"
+        )
+    if fmin >= fmax:
+        raise ValueError(
+            f"`fmin` must be below `fmax`. Received: fmin={fmin!r}, fmax={fmax!r}"
+        )
+    return n_fft, n_filters, float(fmin), float(fmax)
+
+
+def triangular_filterbank(edges, sample_rate, n_fft, norm="slaney"):
+    """Triangular filters on the rfft bins from band edge frequencies.
+
+    Filter ``i`` rises from ``edges[i]`` to a peak at ``edges[i + 1]`` and falls to
+    zero at ``edges[i + 2]``: ``len(edges) - 2`` filters in all. This is the
+    construction of ``librosa.filters.mel``, for any spacing of the edges.
+
+    Args:
+        edges: increasing frequencies in Hz, at least three.
+        sample_rate: sampling rate in Hz.
+        n_fft: DFT size.
+        norm: ``"slaney"`` (each filter divided by its width in Hz over two, so its
+            area is constant), ``None``, or a number ``p``: each filter divided by
+            its ``p``-norm (as ``librosa.util.normalize``).
+
+    Returns:
+        float64 array of shape ``(len(edges) - 2, n_fft // 2 + 1)``.
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    fdiff = np.diff(edges)
+    ramps = np.subtract.outer(edges, fft_frequencies(sample_rate, n_fft))
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    if norm == "slaney":
+        weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    elif norm is not None:
+        if isinstance(norm, bool) or not isinstance(norm, numbers.Real) or norm <= 0:
+            raise ValueError(
+                '`norm` must be "slaney", None or a positive number. '
+                f"Received: norm={norm!r}"
+            )
+        if np.isinf(norm):
+            length = np.max(np.abs(weights), axis=1, keepdims=True)
+        else:
+            length = np.sum(np.abs(weights) ** norm, axis=1, keepdims=True) ** (1.0 / norm)
+        weights = weights / np.where(length > 0, length, 1.0)
+    if not np.all((edges[:-2] == 0) | (weights.max(axis=1) > 0)):
+        warnings.warn(
+            "Empty filters detected in filterbank. Some channels will produce empty "
+            "responses. Try increasing your sampling rate (and fmax), increasing "
+            "n_fft, or reducing the number of filters.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return weights
+
+
+def mel_filterbank(sample_rate, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False, norm="slaney"):
+    """Mel filterbank, equal to ``librosa.filters.mel`` with the same arguments.
+
+    Args:
+        sample_rate: sampling rate in Hz (librosa's ``sr``).
+        n_fft: DFT size.
+        n_mels: number of mel bands.
+        fmin: lowest frequency in Hz.
+        fmax: highest frequency in Hz, at most ``sample_rate / 2`` (the default).
+        htk: HTK's mel formula instead of Slaney's.
+        norm: ``"slaney"``, ``None`` or a number ``p`` (see `triangular_filterbank`).
+
+    Returns:
+        float64 array of shape ``(n_mels, n_fft // 2 + 1)``.
+
+    Example:
+
+    >>> weights = mel_filterbank(sample_rate=22050, n_fft=2048, n_mels=128)
+    >>> weights.shape
+    (128, 1025)
+    """
+    n_fft, n_mels, fmin, fmax = _check_band_edges(sample_rate, n_fft, n_mels, fmin, fmax, "n_mels")
+    edges = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)
+    weights = triangular_filterbank(edges, sample_rate, n_fft, norm=norm)
+    return weights
+
+
+def linear_filterbank(sample_rate, n_fft, n_filters=128, fmin=0.0, fmax=None, norm="slaney"):
+    """Triangular filters with centres evenly spaced in Hz.
+
+    Same arguments and shape conventions as `mel_filterbank`; returns
+    ``(n_filters, n_fft // 2 + 1)``.
+
+    Example:
+
+    >>> linear_filterbank(sample_rate=8000, n_fft=256, n_filters=16).shape
+    (16, 129)
+    """
+    n_fft, n_filters, fmin, fmax = _check_band_edges(sample_rate, n_fft, n_filters, fmin, fmax)
+    edges = np.linspace(fmin, fmax, n_filters + 2)
+    return triangular_filterbank(edges, sample_rate, n_fft, norm=norm)
+
+
+def log_filterbank(sample_rate, n_fft, n_filters=128, fmin=0.0, fmax=None, norm="slaney"):
+    """Triangular filters with centres evenly spaced in log-frequency.
+
+    A logarithmic scale has no zero: ``fmin=0`` (the default) starts the bank at the
+    first non-zero DFT bin, ``sample_rate / n_fft``. Otherwise as `mel_filterbank`;
+    returns ``(n_filters, n_fft // 2 + 1)``.
+
+    Example:
+
+    >>> log_filterbank(sample_rate=16000, n_fft=1024, n_filters=24, fmin=50.0).shape
+    (24, 513)
+    """
+    n_fft, n_filters, fmin, fmax = _check_band_edges(sample_rate, n_fft, n_filters, fmin, fmax)
+    if fmin == 0:
+        fmin = sample_rate / n_fft
+        if fmin >= fmax:
+            raise ValueError(
+                "`fmax` must lie above the first DFT bin sample_rate / n_fft = "
+                f"{fmin} for a log filterbank. Received: fmax={fmax!r}"
+            )
+    edges = np.geomspace(fmin, fmax, n_filters + 2)
+    return triangular_filterbank(edges, sample_rate, n_fft, norm=norm)
+
+
+def random_filterbank(n_fft, n_filters=128, seed=None):
+    """Non-negative random filters, uniform in ``[0, 2 / n_bins)``, from a numpy seed.
+
+    The scale keeps each band's expected output at the input's mean bin value. The
+    same seed gives the same filters on every backend.
+
+    Returns:
+        float64 array of shape ``(n_filters, n_fft // 2 + 1)``.
+
+    Example:
+
+    >>> random_filterbank(n_fft=64, n_filters=8, seed=0).min() >= 0
+    True
+    """
+    n_fft = _check_positive_int("n_fft", n_fft)
+    n_filters = _check_positive_int("n_filters", n_filters)
+    bins = n_fft // 2 + 1
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.0, 2.0 / bins, size=(n_filters, bins))
+
+
+def filterbank(
+    kind="mel",
+    *,
+    sample_rate=22050,
+    n_fft=2048,
+    n_filters=128,
+    fmin=0.0,
+    fmax=None,
+    htk=False,
+    norm="slaney",
+    seed=None,
+):
+    """Any of the filterbanks above by ``kind``: ``"mel"``, ``"linear"``, ``"log"``, ``"random"``.
+
+    ``htk`` applies to ``"mel"`` only; ``"random"`` uses only ``n_fft``, ``n_filters``
+    and ``seed``. Returns ``(n_filters, n_fft // 2 + 1)``.
+    """
+    if not isinstance(kind, str) or kind not in FILTERBANK_KINDS:
+        raise ValueError(f"`kind` must be one of {FILTERBANK_KINDS}. Received: kind={kind!r}")
+    if kind == "mel":
+        return mel_filterbank(sample_rate, n_fft, n_filters, fmin, fmax, htk, norm)
+    if kind == "linear":
+        return linear_filterbank(sample_rate, n_fft, n_filters, fmin, fmax, norm)
+    if kind == "log":
+        return log_filterbank(sample_rate, n_fft, n_filters, fmin, fmax, norm)
+    return random_filterbank(n_fft, n_filters, seed)

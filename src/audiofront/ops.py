@@ -1,0 +1,114 @@
+"""Stateless front-end operations written against ``keras.ops`` only.
+
+The layers are thin classes over these functions: they hold configuration and
+weights, these do the arithmetic. Every function traces under ``jax.jit``,
+``tf.function(jit_compile=True)`` and ``torch.compile``: no branching on tensor values
+or on symbolic shapes, and no ``keras.ops.pad`` (it makes ``torch.compile`` recompile
+on every call); padding is built from slices and concatenation.
+"""
+
+import math
+
+from keras import ops
+
+# Below this a power is treated as zero when taking its square root: keeps the
+# gradient of the magnitude finite at silence (sqrt'(0) is infinite).
+_TINY_POWER = 1e-30
+
+
+def fold_channels(inputs, data_format):
+    """Waveforms ``(batch, samples[, channels])`` to ``(batch * channels, samples)``.
+
+    ``data_format`` applies to 3-D input only: ``"channels_last"`` is
+    ``(batch, samples, channels)``, ``"channels_first"`` ``(batch, channels, samples)``.
+    """
+    if len(inputs.shape) == 2:
+        return inputs
+    if data_format == "channels_last":
+        inputs = ops.transpose(inputs, (0, 2, 1))
+    return ops.reshape(inputs, (-1, ops.shape(inputs)[-1]))
+
+
+def unfold_channels(features, input_rank, channels, data_format):
+    """``(batch * channels, frames, bins)`` to the 4-D layout of the contract."""
+    if input_rank == 2:
+        axis = -1 if data_format == "channels_last" else 1
+        return ops.expand_dims(features, axis)
+    shape = ops.shape(features)
+    features = ops.reshape(features, (-1, channels, shape[1], shape[2]))
+    if data_format == "channels_last":
+        features = ops.transpose(features, (0, 2, 3, 1))
+    return features
+
+
+def center_pad(signals, pad, pad_mode):
+    """Pads ``(batch, samples)`` by ``pad`` samples on both sides, as ``numpy.pad``.
+
+    ``pad_mode`` is ``"constant"`` (zeros) or ``"reflect"`` (mirror without repeating
+    the edge sample; needs more than ``pad`` samples).
+    """
+    if pad == 0:
+        return signals
+    if pad_mode == "reflect":
+        left = ops.flip(signals[:, 1 : pad + 1], axis=1)
+        right = ops.flip(signals[:, -pad - 1 : -1], axis=1)
+    else:
+        left = right = ops.zeros((ops.shape(signals)[0], pad), dtype=signals.dtype)
+    return ops.concatenate([left, signals, right], axis=1)
+
+
+def conv_stft(signals, kernel, hop_length):
+    """Frames and transforms ``(batch, samples)`` with one strided convolution.
+
+    Args:
+        signals: ``(batch, samples)``, already padded.
+        kernel: ``(n_fft, 1, 2 * bins)``, cosine kernels then sine kernels (see
+            `audiofront.filters.dft_kernels`).
+        hop_length: stride in samples.
+
+    Returns:
+        ``(real, imag)``, each ``(batch, frames, bins)`` with
+        ``frames = 1 + (samples - n_fft) // hop_length``.
+    """
+    spectra = ops.conv(
+        ops.expand_dims(signals, -1), kernel, strides=hop_length, padding="valid"
+    )
+    bins = kernel.shape[-1] // 2
+    return spectra[..., :bins], spectra[..., bins:]
+
+
+def magnitude_to_power(real, imag, power=2.0):
+    """``|X| ** power`` from real and imaginary parts, with a finite gradient at 0."""
+    squared = ops.square(real) + ops.square(imag)
+    if power == 2.0:
+        return squared
+    squared = ops.maximum(squared, _TINY_POWER)
+    if power == 1.0:
+        return ops.sqrt(squared)
+    return ops.power(squared, power / 2.0)
+
+
+def apply_filterbank(spectra, filterbank):
+    """Maps the last axis of ``spectra`` (bins) to bands: ``spectra @ filterbank``."""
+    return ops.matmul(spectra, filterbank)
+
+
+def to_decibel(x, multiplier=10.0, ref=1.0, amin=1e-10, top_db=80.0):
+    """``multiplier * log10(max(amin, x) / max(amin, ref))``, clipped at ``top_db``.
+
+    ``multiplier`` is 10 for power and 20 for magnitude (librosa's ``power_to_db``
+    and ``amplitude_to_db``). ``ref="max"`` takes each example's maximum; ``top_db``
+    clips each example at its own maximum minus ``top_db``. Statistics run over all
+    axes but the first (batch), never across the batch.
+    """
+    axes = tuple(range(1, len(x.shape)))
+    db = multiplier * ops.log10(ops.maximum(x, amin))
+    if ref == "max":
+        db = db - ops.max(db, axis=axes, keepdims=True)
+        return db if top_db is None else ops.maximum(db, -top_db)
+    offset = multiplier * math.log10(max(amin, ref))
+    if offset != 0.0:
+        db = db - offset
+    if top_db is None:
+        return db
+    return ops.maximum(db, ops.max(db, axis=axes, keepdims=True) - top_db)
