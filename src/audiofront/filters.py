@@ -367,6 +367,7 @@ def filterbank(
     """
     if not isinstance(kind, str) or kind not in FILTERBANK_KINDS:
         raise ValueError(f"`kind` must be one of {FILTERBANK_KINDS}. Received: kind={kind!r}")
+    _check_positive_int("n_filters", n_filters)
     if kind == "mel":
         return mel_filterbank(sample_rate, n_fft, n_filters, fmin, fmax, htk, norm)
     if kind == "linear":
