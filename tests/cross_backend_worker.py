@@ -1,0 +1,142 @@
+"""Worker for test_cross_backend.py: one process, one backend (KERAS_BACKEND).
+
+    python cross_backend_worker.py create DIR   build, train one step and save each model
+                                                as DIR/<backend>/<name>.keras
+    python cross_backend_worker.py run DIR      load every saved model (from every backend),
+                                                write outputs and gradients to
+                                                DIR/results-<backend>.npz
+
+The input batch is DIR/input.npy. Gradients are of ``sum(output * probe)`` with a fixed
+random probe, with respect to the input and to every trainable weight.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import keras  # noqa: E402  (after numpy; the backend comes from KERAS_BACKEND)
+
+import audiofront as af  # noqa: E402
+
+BACKEND = keras.backend.backend()
+SAMPLES = 4000
+
+
+def front_ends():
+    """Name -> (input shape without batch, function building the output tensors)."""
+    return {
+        "stft_complex": ((SAMPLES,), lambda x: list(af.STFT(n_fft=512, hop_length=128, mode="complex", trainable=True)(x))),
+        "spectrogram_db_reflect": (
+            (SAMPLES,),
+            lambda x: af.Spectrogram(n_fft=400, hop_length=160, pad_mode="reflect", power=1.0, decibel=True, trainable_kernel=True)(x),
+        ),
+        "mel_db_trainable": (
+            (SAMPLES,),
+            lambda x: af.MelSpectrogram(
+                sample_rate=8000, n_fft=512, hop_length=128, n_mels=40, decibel=True, trainable_kernel=True, trainable_filterbank=True
+            )(x),
+        ),
+        "mel_stereo_channels_first": (
+            (2, SAMPLES),
+            lambda x: af.MelSpectrogram(
+                sample_rate=8000, n_fft=256, hop_length=100, n_mels=32, power=1.0, htk=True, center=False,
+                data_format="channels_first", trainable_filterbank=True,
+            )(x),
+        ),
+        "chain_log_filterbank_db": (
+            (SAMPLES, 2),
+            lambda x: af.Decibel(ref="max", top_db=60.0)(
+                af.Filterbank(kind="log", n_filters=24, sample_rate=8000, n_fft=512, fmin=60.0, trainable=True)(
+                    af.STFT(n_fft=512, hop_length=256, mode="power")(x)
+                )
+            ),
+        ),
+        "mel_frozen": (
+            (SAMPLES,),
+            lambda x: af.MelSpectrogram(sample_rate=8000, n_fft=1024, hop_length=256, n_mels=64, window="hamming")(x),
+        ),
+    }
+
+
+def shaped_input(batch, shape):
+    if shape == (2, SAMPLES):
+        return batch.reshape(-1, 2, SAMPLES)
+    if shape == (SAMPLES, 2):
+        return np.transpose(batch.reshape(-1, 2, SAMPLES), (0, 2, 1)).copy()
+    return batch
+
+
+def create(directory):
+    batch = np.load(directory / "input.npy")
+    out_dir = directory / BACKEND
+    out_dir.mkdir(exist_ok=True)
+    for name, (shape, build) in front_ends().items():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input(shape=shape)
+        model = keras.Model(inputs, build(inputs))
+        x = shaped_input(batch, shape)
+        if model.trainable_weights:
+            # One training step, so that trained (not initial) weights travel between backends.
+            targets = [np.zeros(o.shape, "float32") for o in keras.tree.flatten(model(x))]
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=["mse"] * len(targets))
+            model.fit(x, targets if len(targets) > 1 else targets[0], epochs=1, batch_size=len(x), verbose=0)
+        model.save(out_dir / f"{name}.keras")
+
+
+def gradients(model, x, probes):
+    """d sum(output * probe) / d (input, trainable weights), with the backend's autodiff."""
+    if BACKEND == "jax":
+        import jax
+
+        def loss(trainable, inputs):
+            outputs, _ = model.stateless_call(trainable, [v.value for v in model.non_trainable_variables], inputs)
+            return sum((o * p).sum() for o, p in zip(keras.tree.flatten(outputs), probes))
+
+        g_weights, g_input = jax.grad(loss, argnums=(0, 1))([v.value for v in model.trainable_variables], x)
+        return [np.asarray(g_input)] + [np.asarray(g) for g in g_weights]
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        inputs = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            loss = sum(tf.reduce_sum(o * p) for o, p in zip(keras.tree.flatten(model(inputs)), probes))
+        grads = tape.gradient(loss, [inputs] + [v.value for v in model.trainable_variables])
+        return [np.asarray(g) for g in grads]
+    import torch
+
+    inputs = torch.tensor(x, requires_grad=True)
+    loss = sum((o * torch.tensor(p)).sum() for o, p in zip(keras.tree.flatten(model(inputs)), probes))
+    loss.backward()
+    return [inputs.grad.numpy()] + [v.value.grad.detach().cpu().numpy() for v in model.trainable_variables]
+
+
+def run(directory):
+    batch = np.load(directory / "input.npy")
+    shapes = {name: shape for name, (shape, _) in front_ends().items()}
+    results = {}
+    for path in sorted(directory.glob("*/*.keras")):
+        saved_under, name = path.parent.name, path.stem
+        model = keras.saving.load_model(path)
+        x = shaped_input(batch, shapes[name])
+        outputs = [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(model(x))]
+        rng = np.random.default_rng(0)
+        probes = [rng.standard_normal(o.shape).astype("float32") for o in outputs]
+        key = f"{saved_under}/{name}"
+        for i, o in enumerate(outputs):
+            results[f"{key}/output{i}"] = o
+        for i, w in enumerate(model.weights):
+            results[f"{key}/weight/{w.name}{i}"] = keras.ops.convert_to_numpy(w)
+        grads = gradients(model, x, probes)
+        results[f"{key}/grad/input"] = grads[0]
+        for v, g in zip(model.trainable_variables, grads[1:]):
+            results[f"{key}/grad/{v.path}"] = g
+    np.savez(directory / f"results-{BACKEND}.npz", **results)
+
+
+if __name__ == "__main__":
+    command, directory = sys.argv[1], Path(sys.argv[2])
+    assert os.environ.get("KERAS_BACKEND") == BACKEND, (os.environ.get("KERAS_BACKEND"), BACKEND)
+    {"create": create, "run": run}[command](directory)
