@@ -18,6 +18,23 @@ from audiofront import datasets
 FSDD_FILES = ("7_jackson_32.wav", "0_george_10.wav", "3_theo_7.wav", "9_yweweler_41.wav")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--cross-backend",
+        action="store_true",
+        help="run only the cross-backend tests (they need jax, torch and tensorflow installed)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Cross-backend tests run with --cross-backend and nothing else runs then."""
+    wanted = config.getoption("--cross-backend")
+    keep = [item for item in items if ("cross_backend" in item.keywords) == wanted]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
 def pytest_report_header(config):
     return f"keras {keras.__version__}, backend: {keras.backend.backend()}"
 

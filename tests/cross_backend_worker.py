@@ -14,9 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import keras  # noqa: E402  (after numpy; the backend comes from KERAS_BACKEND)
+import numpy as np
 
 import audiofront as af  # noqa: E402
 
@@ -27,35 +26,60 @@ SAMPLES = 4000
 def front_ends():
     """Name -> (input shape without batch, function building the output tensors)."""
     return {
-        "stft_complex": ((SAMPLES,), lambda x: list(af.STFT(n_fft=512, hop_length=128, mode="complex", trainable=True)(x))),
+        "stft_complex": (
+            (SAMPLES,),
+            lambda x: list(af.STFT(n_fft=512, hop_length=128, mode="complex", trainable=True)(x)),
+        ),
         "spectrogram_db_reflect": (
             (SAMPLES,),
-            lambda x: af.Spectrogram(n_fft=400, hop_length=160, pad_mode="reflect", power=1.0, decibel=True, trainable_kernel=True)(x),
+            lambda x: af.Spectrogram(
+                n_fft=400,
+                hop_length=160,
+                pad_mode="reflect",
+                power=1.0,
+                decibel=True,
+                trainable_kernel=True,
+            )(x),
         ),
         "mel_db_trainable": (
             (SAMPLES,),
             lambda x: af.MelSpectrogram(
-                sample_rate=8000, n_fft=512, hop_length=128, n_mels=40, decibel=True, trainable_kernel=True, trainable_filterbank=True
+                sample_rate=8000,
+                n_fft=512,
+                hop_length=128,
+                n_mels=40,
+                decibel=True,
+                trainable_kernel=True,
+                trainable_filterbank=True,
             )(x),
         ),
         "mel_stereo_channels_first": (
             (2, SAMPLES),
             lambda x: af.MelSpectrogram(
-                sample_rate=8000, n_fft=256, hop_length=100, n_mels=32, power=1.0, htk=True, center=False,
-                data_format="channels_first", trainable_filterbank=True,
+                sample_rate=8000,
+                n_fft=256,
+                hop_length=100,
+                n_mels=32,
+                power=1.0,
+                htk=True,
+                center=False,
+                data_format="channels_first",
+                trainable_filterbank=True,
             )(x),
         ),
         "chain_log_filterbank_db": (
             (SAMPLES, 2),
             lambda x: af.Decibel(ref="max", top_db=60.0)(
-                af.Filterbank(kind="log", n_filters=24, sample_rate=8000, n_fft=512, fmin=60.0, trainable=True)(
-                    af.STFT(n_fft=512, hop_length=256, mode="power")(x)
-                )
+                af.Filterbank(
+                    kind="log", n_filters=24, sample_rate=8000, n_fft=512, fmin=60.0, trainable=True
+                )(af.STFT(n_fft=512, hop_length=256, mode="power")(x))
             ),
         ),
         "mel_frozen": (
             (SAMPLES,),
-            lambda x: af.MelSpectrogram(sample_rate=8000, n_fft=1024, hop_length=256, n_mels=64, window="hamming")(x),
+            lambda x: af.MelSpectrogram(
+                sample_rate=8000, n_fft=1024, hop_length=256, n_mels=64, window="hamming"
+            )(x),
         ),
     }
 
@@ -81,7 +105,13 @@ def create(directory):
             # One training step, so that trained (not initial) weights travel between backends.
             targets = [np.zeros(o.shape, "float32") for o in keras.tree.flatten(model(x))]
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=["mse"] * len(targets))
-            model.fit(x, targets if len(targets) > 1 else targets[0], epochs=1, batch_size=len(x), verbose=0)
+            model.fit(
+                x,
+                targets if len(targets) > 1 else targets[0],
+                epochs=1,
+                batch_size=len(x),
+                verbose=0,
+            )
         model.save(out_dir / f"{name}.keras")
 
 
@@ -91,10 +121,14 @@ def gradients(model, x, probes):
         import jax
 
         def loss(trainable, inputs):
-            outputs, _ = model.stateless_call(trainable, [v.value for v in model.non_trainable_variables], inputs)
+            outputs, _ = model.stateless_call(
+                trainable, [v.value for v in model.non_trainable_variables], inputs
+            )
             return sum((o * p).sum() for o, p in zip(keras.tree.flatten(outputs), probes))
 
-        g_weights, g_input = jax.grad(loss, argnums=(0, 1))([v.value for v in model.trainable_variables], x)
+        g_weights, g_input = jax.grad(loss, argnums=(0, 1))(
+            [v.value for v in model.trainable_variables], x
+        )
         return [np.asarray(g_input)] + [np.asarray(g) for g in g_weights]
     if BACKEND == "tensorflow":
         import tensorflow as tf
@@ -102,15 +136,21 @@ def gradients(model, x, probes):
         inputs = tf.convert_to_tensor(x)
         with tf.GradientTape() as tape:
             tape.watch(inputs)
-            loss = sum(tf.reduce_sum(o * p) for o, p in zip(keras.tree.flatten(model(inputs)), probes))
+            loss = sum(
+                tf.reduce_sum(o * p) for o, p in zip(keras.tree.flatten(model(inputs)), probes)
+            )
         grads = tape.gradient(loss, [inputs] + [v.value for v in model.trainable_variables])
         return [np.asarray(g) for g in grads]
     import torch
 
     inputs = torch.tensor(x, requires_grad=True)
-    loss = sum((o * torch.tensor(p)).sum() for o, p in zip(keras.tree.flatten(model(inputs)), probes))
+    loss = sum(
+        (o * torch.tensor(p)).sum() for o, p in zip(keras.tree.flatten(model(inputs)), probes)
+    )
     loss.backward()
-    return [inputs.grad.numpy()] + [v.value.grad.detach().cpu().numpy() for v in model.trainable_variables]
+    return [inputs.grad.numpy()] + [
+        v.value.grad.detach().cpu().numpy() for v in model.trainable_variables
+    ]
 
 
 def run(directory):

@@ -6,9 +6,9 @@ import re
 import keras
 import numpy as np
 import pytest
-from conftest import to_numpy
 
 from audiofront import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
+from conftest import to_numpy
 
 CONSTRUCTION_ERRORS = [
     # (layer, kwargs, words the message must contain)
@@ -22,7 +22,11 @@ CONSTRUCTION_ERRORS = [
     (STFT, dict(n_fft=256, window=np.ones(100)), ["`window`", "win_length=256", "(100,)"]),
     (STFT, dict(pad_mode="edge"), ["`pad_mode`", "'edge'", "reflect"]),
     (STFT, dict(center="yes"), ["`center`", "'yes'"]),
-    (STFT, dict(data_format="channels_middle"), ["`data_format`", "'channels_middle'", "channels_first"]),
+    (
+        STFT,
+        dict(data_format="channels_middle"),
+        ["`data_format`", "'channels_middle'", "channels_first"],
+    ),
     (Spectrogram, dict(power=0.0), ["`power`", "power=0.0"]),
     (Spectrogram, dict(power=3.0, decibel=True), ["`power`", "3.0", "decibel=True"]),
     (Spectrogram, dict(decibel=True, ref=-1.0), ["`ref`", "ref=-1.0", '"max"']),
@@ -30,7 +34,11 @@ CONSTRUCTION_ERRORS = [
     (Spectrogram, dict(decibel=True, amin=0.0), ["`amin`", "amin=0.0"]),
     (Spectrogram, dict(decibel=True, top_db=-10.0), ["`top_db`", "top_db=-10.0"]),
     (MelSpectrogram, dict(sample_rate=8000, fmax=5000.0), ["`fmax`", "5000.0", "4000.0"]),
-    (MelSpectrogram, dict(sample_rate=8000, fmin=3000.0, fmax=2000.0), ["`fmin`", "3000.0", "2000.0"]),
+    (
+        MelSpectrogram,
+        dict(sample_rate=8000, fmin=3000.0, fmax=2000.0),
+        ["`fmin`", "3000.0", "2000.0"],
+    ),
     (MelSpectrogram, dict(sample_rate=8000, fmin=4000.0), ["`fmin`", "4000.0"]),
     (MelSpectrogram, dict(n_mels=0), ["`n_mels`", "n_mels=0"]),
     (MelSpectrogram, dict(norm="l2"), ["`norm`", "'l2'", "slaney"]),
@@ -93,7 +101,9 @@ def test_decibel_rejects_batch_only_and_integers():
         Decibel()(np.ones((4, 3), "int16"))
 
 
-@pytest.mark.parametrize("make", [lambda: STFT(n_fft=512, center=False), lambda: MelSpectrogram(n_fft=512, center=False)])
+@pytest.mark.parametrize(
+    "make", [lambda: STFT(n_fft=512, center=False), lambda: MelSpectrogram(n_fft=512, center=False)]
+)
 def test_input_shorter_than_n_fft_without_centering_raises(make):
     with pytest.raises(ValueError, match=r"center=False.*n_fft=512.*300 samples"):
         make()(np.zeros((2, 300), "float32"))
@@ -118,7 +128,15 @@ def test_short_input_with_centering_and_zero_padding_works():
 def test_silence_gives_finite_db_at_the_amin_floor(power, ref, top_db):
     silence = np.zeros((2, 4000), "float32")
     out = to_numpy(
-        MelSpectrogram(sample_rate=8000, n_fft=256, n_mels=20, power=power, decibel=True, ref=ref, top_db=top_db)(silence)
+        MelSpectrogram(
+            sample_rate=8000,
+            n_fft=256,
+            n_mels=20,
+            power=power,
+            decibel=True,
+            ref=ref,
+            top_db=top_db,
+        )(silence)
     )
     assert np.all(np.isfinite(out))
     floor = 0.0 if ref == "max" else -100.0  # 10 log10(1e-10) = 20 log10(1e-5)

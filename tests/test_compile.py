@@ -4,9 +4,9 @@ with jit_compile=True. Also: repeated calls with one shape compile once."""
 import keras
 import numpy as np
 import pytest
-from conftest import fsdd_batch, to_numpy
 
 from audiofront import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
+from conftest import fsdd_batch, to_numpy
 
 BACKEND = keras.backend.backend()
 
@@ -38,14 +38,36 @@ def trace_count(fn):
 
 
 LAYERS = {
-    "stft_complex": (lambda: STFT(n_fft=256, hop_length=100, mode="complex", pad_mode="reflect"), "wave"),
-    "spectrogram_db": (lambda: Spectrogram(n_fft=512, hop_length=128, power=1.0, decibel=True, ref="max"), "wave"),
-    "mel_db_trainable": (
-        lambda: MelSpectrogram(sample_rate=8000, n_fft=400, hop_length=160, n_mels=40, decibel=True, trainable_kernel=True, trainable_filterbank=True),
+    "stft_complex": (
+        lambda: STFT(n_fft=256, hop_length=100, mode="complex", pad_mode="reflect"),
         "wave",
     ),
-    "mel_nocenter_stereo": (lambda: MelSpectrogram(sample_rate=8000, n_fft=256, center=False, n_mels=32, data_format="channels_first"), "stereo"),
-    "filterbank": (lambda: Filterbank(kind="linear", n_filters=24, sample_rate=8000, n_fft=512), "spectra"),
+    "spectrogram_db": (
+        lambda: Spectrogram(n_fft=512, hop_length=128, power=1.0, decibel=True, ref="max"),
+        "wave",
+    ),
+    "mel_db_trainable": (
+        lambda: MelSpectrogram(
+            sample_rate=8000,
+            n_fft=400,
+            hop_length=160,
+            n_mels=40,
+            decibel=True,
+            trainable_kernel=True,
+            trainable_filterbank=True,
+        ),
+        "wave",
+    ),
+    "mel_nocenter_stereo": (
+        lambda: MelSpectrogram(
+            sample_rate=8000, n_fft=256, center=False, n_mels=32, data_format="channels_first"
+        ),
+        "stereo",
+    ),
+    "filterbank": (
+        lambda: Filterbank(kind="linear", n_filters=24, sample_rate=8000, n_fft=512),
+        "spectra",
+    ),
     "decibel": (lambda: Decibel(ref="max", top_db=60.0), "spectra"),
 }
 
@@ -67,7 +89,10 @@ def test_compiled_call_equals_eager(name):
     x = data(kind)
     eager = to_numpy(layer(x))
     fast = to_numpy(compiled(layer)(keras.ops.convert_to_tensor(x)))
-    for e, f in zip(eager if isinstance(eager, tuple) else (eager,), fast if isinstance(fast, tuple) else (fast,)):
+    for e, f in zip(
+        eager if isinstance(eager, tuple) else (eager,),
+        fast if isinstance(fast, tuple) else (fast,),
+    ):
         np.testing.assert_allclose(f, e, rtol=1e-5, atol=1e-5 * np.abs(e).max())
 
 
@@ -89,7 +114,15 @@ def small_model():
     return keras.Sequential(
         [
             keras.Input(shape=(4000,)),
-            MelSpectrogram(sample_rate=8000, n_fft=256, hop_length=128, n_mels=24, decibel=True, trainable_kernel=True, trainable_filterbank=True),
+            MelSpectrogram(
+                sample_rate=8000,
+                n_fft=256,
+                hop_length=128,
+                n_mels=24,
+                decibel=True,
+                trainable_kernel=True,
+                trainable_filterbank=True,
+            ),
             keras.layers.LayerNormalization(axis=(1, 2, 3)),
             keras.layers.Flatten(),
             keras.layers.Dense(2),

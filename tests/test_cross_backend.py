@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import fsdd_batch
 
 pytestmark = pytest.mark.cross_backend
@@ -28,9 +29,15 @@ DB_MODELS = {"spectrogram_db_reflect", "mel_db_trainable", "chain_log_filterbank
 def worker(command, backend, directory):
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
     result = subprocess.run(
-        [sys.executable, str(WORKER), command, str(directory)], env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, str(WORKER), command, str(directory)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
-    assert result.returncode == 0, f"{backend} {command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    assert result.returncode == 0, (
+        f"{backend} {command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +70,9 @@ def test_every_backend_loads_the_same_weights(results):
         assert weights
         for a, b in pairs():
             for k in weights:
-                np.testing.assert_array_equal(results[a][k], results[b][k], err_msg=f"{k}: {a} vs {b}")
+                np.testing.assert_array_equal(
+                    results[a][k], results[b][k], err_msg=f"{k}: {a} vs {b}"
+                )
 
 
 def test_outputs_agree_across_backends(results):

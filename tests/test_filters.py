@@ -39,14 +39,20 @@ def test_mel_filterbank_warns_on_empty_filters_like_librosa():
 @pytest.mark.parametrize("htk", [False, True])
 def test_mel_scale_round_trip_and_librosa(htk):
     hz = np.array([0.0, 60.0, 440.0, 999.0, 1000.0, 1001.0, 4000.0, 11025.0])
-    np.testing.assert_allclose(filters.hz_to_mel(hz, htk=htk), librosa.hz_to_mel(hz, htk=htk), rtol=1e-12)
-    np.testing.assert_allclose(filters.mel_to_hz(filters.hz_to_mel(hz, htk=htk), htk=htk), hz, atol=1e-9)
+    np.testing.assert_allclose(
+        filters.hz_to_mel(hz, htk=htk), librosa.hz_to_mel(hz, htk=htk), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        filters.mel_to_hz(filters.hz_to_mel(hz, htk=htk), htk=htk), hz, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("window", ["hann", "hamming", "blackman", "rectangular"])
 @pytest.mark.parametrize("win_length", [1, 2, 7, 400, 512, 2048])
 def test_windows_equal_scipy_periodic(window, win_length):
-    expected = scipy.signal.get_window("boxcar" if window == "rectangular" else window, win_length, fftbins=True)
+    expected = scipy.signal.get_window(
+        "boxcar" if window == "rectangular" else window, win_length, fftbins=True
+    )
     np.testing.assert_allclose(filters.get_window(window, win_length), expected, atol=1e-12)
 
 
@@ -59,7 +65,9 @@ def test_array_window_is_used_as_given():
         filters.get_window("kaiser", 8)
 
 
-@pytest.mark.parametrize("n_fft,win_length", [(256, 256), (400, 400), (512, 300), (1024, 1000), (2048, 1536)])
+@pytest.mark.parametrize(
+    "n_fft,win_length", [(256, 256), (400, 400), (512, 300), (1024, 1000), (2048, 1536)]
+)
 @pytest.mark.parametrize("window", ["hann", "blackman"])
 def test_dft_kernels_equal_naive_rfft_of_windowed_frame(n_fft, win_length, window):
     rng = np.random.default_rng(n_fft)
@@ -76,7 +84,9 @@ def test_dft_kernels_equal_naive_rfft_of_windowed_frame(n_fft, win_length, windo
 @pytest.mark.parametrize("kind", ["linear", "log"])
 def test_linear_and_log_filterbanks_place_peaks_on_their_scale(kind):
     sample_rate, n_fft, n = 16000, 4096, 20
-    fb = filters.filterbank(kind, sample_rate=sample_rate, n_fft=n_fft, n_filters=n, fmin=100.0, fmax=6000.0, norm=None)
+    fb = filters.filterbank(
+        kind, sample_rate=sample_rate, n_fft=n_fft, n_filters=n, fmin=100.0, fmax=6000.0, norm=None
+    )
     assert fb.shape == (n, n_fft // 2 + 1)
     assert fb.min() >= 0 and np.allclose(fb.max(axis=1), 1.0, atol=0.05)
     peaks = filters.fft_frequencies(sample_rate, n_fft)[fb.argmax(axis=1)]

@@ -3,16 +3,22 @@
 import keras
 import numpy as np
 import pytest
-from conftest import fsdd_batch, to_numpy
 
 from audiofront import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
+from conftest import fsdd_batch, to_numpy
 
 WAVEFORM_LAYERS = {
     "stft": lambda **kw: STFT(n_fft=256, hop_length=100, **kw),
-    "stft_complex": lambda **kw: STFT(n_fft=256, hop_length=64, mode="complex", pad_mode="reflect", **kw),
+    "stft_complex": lambda **kw: STFT(
+        n_fft=256, hop_length=64, mode="complex", pad_mode="reflect", **kw
+    ),
     "stft_nocenter": lambda **kw: STFT(n_fft=400, hop_length=160, center=False, mode="power", **kw),
-    "spectrogram_db": lambda **kw: Spectrogram(n_fft=512, hop_length=128, power=1.0, decibel=True, ref="max", **kw),
-    "mel_db": lambda **kw: MelSpectrogram(sample_rate=8000, n_fft=512, hop_length=160, n_mels=40, decibel=True, **kw),
+    "spectrogram_db": lambda **kw: Spectrogram(
+        n_fft=512, hop_length=128, power=1.0, decibel=True, ref="max", **kw
+    ),
+    "mel_db": lambda **kw: MelSpectrogram(
+        sample_rate=8000, n_fft=512, hop_length=160, n_mels=40, decibel=True, **kw
+    ),
 }
 
 
@@ -45,8 +51,12 @@ def test_mono_input_gives_4d_with_one_channel(name, data_format):
 # the next test), so channel independence is checked with a fixed ref and no clipping.
 CHANNEL_INDEPENDENT = {
     **{k: v for k, v in WAVEFORM_LAYERS.items() if not k.endswith("_db")},
-    "spectrogram_db_fixed": lambda **kw: Spectrogram(n_fft=512, hop_length=128, power=1.0, decibel=True, ref=0.5, top_db=None, **kw),
-    "mel_db_fixed": lambda **kw: MelSpectrogram(sample_rate=8000, n_fft=512, hop_length=160, n_mels=40, decibel=True, top_db=None, **kw),
+    "spectrogram_db_fixed": lambda **kw: Spectrogram(
+        n_fft=512, hop_length=128, power=1.0, decibel=True, ref=0.5, top_db=None, **kw
+    ),
+    "mel_db_fixed": lambda **kw: MelSpectrogram(
+        sample_rate=8000, n_fft=512, hop_length=160, n_mels=40, decibel=True, top_db=None, **kw
+    ),
 }
 
 
@@ -67,7 +77,9 @@ def test_each_channel_equals_that_channel_alone(name, data_format):
         alone = as_tuple(to_numpy(layer(channel(waves, c, data_format))))
         for t, a in zip(together, alone):
             single = channel(a, 0, data_format)
-            np.testing.assert_allclose(channel(t, c, data_format), single, rtol=1e-5, atol=1e-5 * np.abs(single).max())
+            np.testing.assert_allclose(
+                channel(t, c, data_format), single, rtol=1e-5, atol=1e-5 * np.abs(single).max()
+            )
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
@@ -77,10 +89,24 @@ def test_multichannel_db_statistics_span_channels(data_format):
     stereo = np.stack([x[:2], 1e-3 * x[2:]], axis=1)  # (2, 2 channels, samples), one quiet
     if data_format == "channels_last":
         stereo = np.transpose(stereo, (0, 2, 1))
-    db = to_numpy(MelSpectrogram(sample_rate=8000, n_fft=512, n_mels=40, decibel=True, top_db=30.0, data_format=data_format)(stereo))
-    linear = to_numpy(MelSpectrogram(sample_rate=8000, n_fft=512, n_mels=40, data_format=data_format)(stereo))
+    db = to_numpy(
+        MelSpectrogram(
+            sample_rate=8000,
+            n_fft=512,
+            n_mels=40,
+            decibel=True,
+            top_db=30.0,
+            data_format=data_format,
+        )(stereo)
+    )
+    linear = to_numpy(
+        MelSpectrogram(sample_rate=8000, n_fft=512, n_mels=40, data_format=data_format)(stereo)
+    )
     for example in range(2):
-        expected = np.maximum(10 * np.log10(np.maximum(linear[example], 1e-10)), 10 * np.log10(linear[example].max()) - 30.0)
+        expected = np.maximum(
+            10 * np.log10(np.maximum(linear[example], 1e-10)),
+            10 * np.log10(linear[example].max()) - 30.0,
+        )
         np.testing.assert_allclose(db[example], expected, atol=1e-3)
 
 
@@ -112,7 +138,9 @@ def test_filterbank_and_decibel_on_4d(data_format):
     assert out.shape == fb.compute_output_shape(spectra.shape)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
     db = to_numpy(Decibel(ref="max", top_db=None)(out))
-    np.testing.assert_allclose(db, 10 * np.log10(out / out.max(axis=(1, 2, 3), keepdims=True)), atol=1e-4)
+    np.testing.assert_allclose(
+        db, 10 * np.log10(out / out.max(axis=(1, 2, 3), keepdims=True)), atol=1e-4
+    )
 
 
 @pytest.mark.parametrize("name", ["stft", "stft_nocenter", "mel_db"])
@@ -133,7 +161,9 @@ def test_variable_length_functional_model(name):
 
 def test_variable_length_multichannel_functional_model():
     inputs = keras.Input(shape=(2, None))
-    layer = MelSpectrogram(sample_rate=8000, n_fft=256, hop_length=80, n_mels=32, data_format="channels_first")
+    layer = MelSpectrogram(
+        sample_rate=8000, n_fft=256, hop_length=80, n_mels=32, data_format="channels_first"
+    )
     model = keras.Model(inputs, layer(inputs))
     x = fsdd_batch(length=2500).reshape(2, 2, 2500)
     out = model.predict(x, verbose=0)

@@ -9,9 +9,9 @@ import itertools
 import librosa
 import numpy as np
 import pytest
-from conftest import assert_db_close, assert_linear_close, fsdd_batch, synthetic_batch, to_numpy
 
-from audiofront import MelSpectrogram, Spectrogram, STFT, filters
+from audiofront import STFT, MelSpectrogram, Spectrogram, filters
+from conftest import assert_db_close, assert_linear_close, fsdd_batch, synthetic_batch, to_numpy
 
 N_FFTS = (256, 400, 512, 1024, 2048)
 
@@ -36,7 +36,9 @@ STFT_GRID = [
         hop,
         center,
         pad_mode,
-        marks=[pytest.mark.slow] if (n_fft, hop) not in {(512, 128), (400, 200), (2048, 682)} else [],
+        marks=[pytest.mark.slow]
+        if (n_fft, hop) not in {(512, 128), (400, 200), (2048, 682)}
+        else [],
         id=f"n{n_fft}-h{hop}-{'center-' + pad_mode if center else 'nocenter'}",
     )
     for n_fft in N_FFTS
@@ -48,7 +50,9 @@ STFT_GRID = [
 @pytest.mark.parametrize("n_fft,hop_length,center,pad_mode", STFT_GRID)
 def test_stft_complex_matches_librosa_on_speech(n_fft, hop_length, center, pad_mode):
     batch = fsdd_batch()
-    layer = STFT(n_fft=n_fft, hop_length=hop_length, center=center, pad_mode=pad_mode, mode="complex")
+    layer = STFT(
+        n_fft=n_fft, hop_length=hop_length, center=center, pad_mode=pad_mode, mode="complex"
+    )
     real, imag = to_numpy(layer(batch))
     reference = librosa_batch(
         librosa.stft, batch, n_fft=n_fft, hop_length=hop_length, center=center, pad_mode=pad_mode
@@ -80,7 +84,12 @@ def test_stft_short_windows_match_librosa(n_fft, window, mode):
     layer = STFT(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=win, mode=mode)
     reference = np.abs(
         librosa_batch(
-            librosa.stft, batch, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=win
+            librosa.stft,
+            batch,
+            n_fft=n_fft,
+            hop_length=hop_length,
+            win_length=win_length,
+            window=win,
         )
     )
     assert_linear_close(mono(to_numpy(layer(batch))), reference ** (2 if mode == "power" else 1))
@@ -93,9 +102,18 @@ def test_spectrogram_windows_and_powers(window, power):
     n_fft, hop_length = 512, 128
     win = window_argument(window, n_fft)
     layer = Spectrogram(n_fft=n_fft, hop_length=hop_length, window=win, power=power)
-    reference = np.abs(
-        librosa_batch(librosa.stft, batch, n_fft=n_fft, hop_length=hop_length, window=win if window != "rectangular" else "boxcar")
-    ) ** power
+    reference = (
+        np.abs(
+            librosa_batch(
+                librosa.stft,
+                batch,
+                n_fft=n_fft,
+                hop_length=hop_length,
+                window=win if window != "rectangular" else "boxcar",
+            )
+        )
+        ** power
+    )
     assert_linear_close(mono(to_numpy(layer(batch))), reference)
 
 
@@ -145,25 +163,49 @@ def signal(kind, sample_rate):
 
 @pytest.mark.parametrize("power", [1.0, 2.0])
 @pytest.mark.parametrize("sample_rate,n_fft,hop_length,n_mels,fmin,fmax,htk,norm,kind", MEL_GRID)
-def test_melspectrogram_matches_librosa(sample_rate, n_fft, hop_length, n_mels, fmin, fmax, htk, norm, kind, power):
+def test_melspectrogram_matches_librosa(
+    sample_rate, n_fft, hop_length, n_mels, fmin, fmax, htk, norm, kind, power
+):
     batch = signal(kind, sample_rate)
     mel = dict(n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm)
-    layer = MelSpectrogram(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, power=power, **mel)
+    layer = MelSpectrogram(
+        sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, power=power, **mel
+    )
     reference = librosa_batch(
-        librosa.feature.melspectrogram, batch, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, power=power, **mel
+        librosa.feature.melspectrogram,
+        batch,
+        sr=sample_rate,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        power=power,
+        **mel,
     )
     assert_linear_close(mono(to_numpy(layer(batch))), reference)
 
 
-@pytest.mark.parametrize("center,pad_mode", [(True, "constant"), (True, "reflect"), (False, "constant")])
-@pytest.mark.parametrize("power,ref,top_db", [(2.0, 1.0, 80.0), (2.0, "max", None), (1.0, "max", 80.0), (1.0, 0.1, None)])
+@pytest.mark.parametrize(
+    "center,pad_mode", [(True, "constant"), (True, "reflect"), (False, "constant")]
+)
+@pytest.mark.parametrize(
+    "power,ref,top_db", [(2.0, 1.0, 80.0), (2.0, "max", None), (1.0, "max", 80.0), (1.0, 0.1, None)]
+)
 def test_melspectrogram_decibel_matches_librosa(center, pad_mode, power, ref, top_db):
     batch = fsdd_batch()
     batch[2] *= 0.05
-    kwargs = dict(sr=8000, n_fft=512, hop_length=128, n_mels=40, center=center, pad_mode=pad_mode, power=power)
+    kwargs = dict(
+        sr=8000, n_fft=512, hop_length=128, n_mels=40, center=center, pad_mode=pad_mode, power=power
+    )
     layer = MelSpectrogram(
-        sample_rate=8000, n_fft=512, hop_length=128, n_mels=40, center=center, pad_mode=pad_mode,
-        power=power, decibel=True, ref=ref, top_db=top_db,
+        sample_rate=8000,
+        n_fft=512,
+        hop_length=128,
+        n_mels=40,
+        center=center,
+        pad_mode=pad_mode,
+        power=power,
+        decibel=True,
+        ref=ref,
+        top_db=top_db,
     )
     mel = librosa_batch(librosa.feature.melspectrogram, batch, **kwargs)
     reference = db_reference(mel, power, ref, None, top_db)
@@ -172,8 +214,12 @@ def test_melspectrogram_decibel_matches_librosa(center, pad_mode, power, ref, to
 
 def test_melspectrogram_custom_amin():
     batch = fsdd_batch()
-    layer = MelSpectrogram(sample_rate=8000, n_fft=512, hop_length=128, n_mels=40, decibel=True, amin=1e-6, top_db=None)
-    mel = librosa_batch(librosa.feature.melspectrogram, batch, sr=8000, n_fft=512, hop_length=128, n_mels=40)
+    layer = MelSpectrogram(
+        sample_rate=8000, n_fft=512, hop_length=128, n_mels=40, decibel=True, amin=1e-6, top_db=None
+    )
+    mel = librosa_batch(
+        librosa.feature.melspectrogram, batch, sr=8000, n_fft=512, hop_length=128, n_mels=40
+    )
     assert_db_close(mono(to_numpy(layer(batch))), db_reference(mel, 2.0, 1.0, 1e-6, None), None)
 
 

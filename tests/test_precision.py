@@ -4,16 +4,21 @@ import keras
 import librosa
 import numpy as np
 import pytest
-from conftest import assert_db_close, assert_linear_close, fsdd_batch, to_numpy
 
 from audiofront import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
+from conftest import assert_db_close, assert_linear_close, fsdd_batch, to_numpy
 
 MEL = dict(sample_rate=8000, n_fft=512, hop_length=128, n_mels=40)
 
 
 def mel_reference(batch, decibel):
     mel = np.stack(
-        [librosa.feature.melspectrogram(y=y.astype(np.float64), sr=8000, n_fft=512, hop_length=128, n_mels=40).T for y in batch]
+        [
+            librosa.feature.melspectrogram(
+                y=y.astype(np.float64), sr=8000, n_fft=512, hop_length=128, n_mels=40
+            ).T
+            for y in batch
+        ]
     )
     return np.stack([librosa.power_to_db(m) for m in mel]) if decibel else mel
 

@@ -9,23 +9,55 @@ import json
 import keras
 import numpy as np
 import pytest
-from conftest import fsdd_batch, to_numpy
 
 import audiofront
 from audiofront import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
+from conftest import fsdd_batch, to_numpy
 
 CONFIGS = {
-    "stft": lambda: STFT(n_fft=400, hop_length=133, win_length=300, window="hamming", center=False, mode="power", trainable=True),
-    "stft_complex": lambda: STFT(n_fft=256, pad_mode="reflect", mode="complex", data_format="channels_first"),
+    "stft": lambda: STFT(
+        n_fft=400,
+        hop_length=133,
+        win_length=300,
+        window="hamming",
+        center=False,
+        mode="power",
+        trainable=True,
+    ),
+    "stft_complex": lambda: STFT(
+        n_fft=256, pad_mode="reflect", mode="complex", data_format="channels_first"
+    ),
     "stft_array_window": lambda: STFT(n_fft=256, hop_length=64, window=np.kaiser(256, 8.0)),
-    "spectrogram": lambda: Spectrogram(n_fft=512, hop_length=160, power=1.0, decibel=True, ref="max", top_db=None, trainable_kernel=True),
+    "spectrogram": lambda: Spectrogram(
+        n_fft=512,
+        hop_length=160,
+        power=1.0,
+        decibel=True,
+        ref="max",
+        top_db=None,
+        trainable_kernel=True,
+    ),
     "mel": lambda: MelSpectrogram(
-        sample_rate=8000, n_fft=512, hop_length=128, n_mels=40, fmin=50.0, fmax=3500.0, htk=True, norm=None,
-        decibel=True, ref=0.5, amin=1e-8, top_db=60.0, trainable_kernel=True, trainable_filterbank=True,
+        sample_rate=8000,
+        n_fft=512,
+        hop_length=128,
+        n_mels=40,
+        fmin=50.0,
+        fmax=3500.0,
+        htk=True,
+        norm=None,
+        decibel=True,
+        ref=0.5,
+        amin=1e-8,
+        top_db=60.0,
+        trainable_kernel=True,
+        trainable_filterbank=True,
     ),
 }
 SPECTRAL_CONFIGS = {
-    "filterbank_log": lambda: Filterbank(kind="log", n_filters=30, sample_rate=8000, n_fft=512, fmin=40.0, norm=2.0, trainable=True),
+    "filterbank_log": lambda: Filterbank(
+        kind="log", n_filters=30, sample_rate=8000, n_fft=512, fmin=40.0, norm=2.0, trainable=True
+    ),
     "filterbank_random": lambda: Filterbank(kind="random", n_filters=16, n_fft=512, seed=5),
     "decibel": lambda: Decibel(scale="magnitude", ref="max", amin=1e-4, top_db=50.0),
 }
@@ -53,9 +85,7 @@ def test_config_round_trip(name, make, data):
     clone = type(layer).from_config(config)
     assert clone.get_config() == config
     x = data()
-    np.testing.assert_array_equal(
-        np.asarray(to_numpy(layer(x))), np.asarray(to_numpy(clone(x)))
-    )
+    np.testing.assert_array_equal(np.asarray(to_numpy(layer(x))), np.asarray(to_numpy(clone(x))))
 
 
 @pytest.mark.parametrize("name,make,data", all_configs(), ids=[c[0] for c in all_configs()])

@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
-from conftest import fsdd_batch, to_numpy
 
 from audiofront import STFT, Filterbank, MelSpectrogram, Spectrogram, filters
+from conftest import fsdd_batch, to_numpy
 
 
 def weight_names(weights):
@@ -19,11 +19,31 @@ def weight_names(weights):
         (lambda: STFT(n_fft=256, trainable=True), ["kernel"], []),
         (lambda: Spectrogram(n_fft=256), [], ["kernel"]),
         (lambda: Spectrogram(n_fft=256, trainable_kernel=True), ["kernel"], []),
-        (lambda: MelSpectrogram(sample_rate=8000, n_fft=256, n_mels=20), [], ["filterbank", "kernel"]),
-        (lambda: MelSpectrogram(sample_rate=8000, n_fft=256, n_mels=20, trainable_kernel=True), ["kernel"], ["filterbank"]),
-        (lambda: MelSpectrogram(sample_rate=8000, n_fft=256, n_mels=20, trainable_filterbank=True), ["filterbank"], ["kernel"]),
         (
-            lambda: MelSpectrogram(sample_rate=8000, n_fft=256, n_mels=20, trainable_kernel=True, trainable_filterbank=True),
+            lambda: MelSpectrogram(sample_rate=8000, n_fft=256, n_mels=20),
+            [],
+            ["filterbank", "kernel"],
+        ),
+        (
+            lambda: MelSpectrogram(sample_rate=8000, n_fft=256, n_mels=20, trainable_kernel=True),
+            ["kernel"],
+            ["filterbank"],
+        ),
+        (
+            lambda: MelSpectrogram(
+                sample_rate=8000, n_fft=256, n_mels=20, trainable_filterbank=True
+            ),
+            ["filterbank"],
+            ["kernel"],
+        ),
+        (
+            lambda: MelSpectrogram(
+                sample_rate=8000,
+                n_fft=256,
+                n_mels=20,
+                trainable_kernel=True,
+                trainable_filterbank=True,
+            ),
             ["filterbank", "kernel"],
             [],
         ),
@@ -63,8 +83,13 @@ def classifier(front_end):
 def test_fit_moves_trainable_weights_and_stays_finite(decibel):
     keras.utils.set_random_seed(0)
     front_end = MelSpectrogram(
-        sample_rate=8000, n_fft=256, hop_length=128, n_mels=24, decibel=decibel,
-        trainable_kernel=True, trainable_filterbank=True,
+        sample_rate=8000,
+        n_fft=256,
+        hop_length=128,
+        n_mels=24,
+        decibel=decibel,
+        trainable_kernel=True,
+        trainable_filterbank=True,
     )
     model = classifier(front_end)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
@@ -91,11 +116,15 @@ class _MeanOutput(keras.losses.Loss):
 def test_trainable_filterbank_stays_non_negative_and_db_finite(make):
     x, _ = labelled_batch()
     if make == "mel":
-        front_end = MelSpectrogram(sample_rate=8000, n_fft=256, hop_length=128, n_mels=24, trainable_filterbank=True)
+        front_end = MelSpectrogram(
+            sample_rate=8000, n_fft=256, hop_length=128, n_mels=24, trainable_filterbank=True
+        )
         model = keras.Sequential([keras.Input((4000,)), front_end])
     else:
         front_end = Filterbank(n_filters=24, sample_rate=8000, n_fft=256, trainable=True)
-        model = keras.Sequential([keras.Input((4000,)), Spectrogram(n_fft=256, hop_length=128), front_end])
+        model = keras.Sequential(
+            [keras.Input((4000,)), Spectrogram(n_fft=256, hop_length=128), front_end]
+        )
     model.compile(optimizer=keras.optimizers.SGD(1e3), loss=_MeanOutput())
     model.fit(x, np.zeros(len(x)), epochs=2, batch_size=4, verbose=0)
     fb = to_numpy(front_end.filterbank)

@@ -70,9 +70,7 @@ def conv_stft(signals, kernel, hop_length):
         ``(real, imag)``, each ``(batch, frames, bins)`` with
         ``frames = 1 + (samples - n_fft) // hop_length``.
     """
-    spectra = ops.conv(
-        ops.expand_dims(signals, -1), kernel, strides=hop_length, padding="valid"
-    )
+    spectra = ops.conv(ops.expand_dims(signals, -1), kernel, strides=hop_length, padding="valid")
     bins = kernel.shape[-1] // 2
     return spectra[..., :bins], spectra[..., bins:]
 

@@ -98,7 +98,11 @@ class STFTBase(keras.layers.Layer):
             )
         if not isinstance(window, str):
             # Keep configs JSON-friendly: an array window is stored as a list.
-            window = [float(v) for v in np.asarray(window, dtype=np.float64).ravel()] if np.ndim(window) == 1 else window
+            window = (
+                [float(v) for v in np.asarray(window, dtype=np.float64).ravel()]
+                if np.ndim(window) == 1
+                else window
+            )
         filters.get_window(window, self._win_length)  # raises on a bad window
         self.n_fft = n_fft
         self.hop_length = hop_length
@@ -146,7 +150,11 @@ class STFTBase(keras.layers.Layer):
         return 1 + (samples - self.n_fft) // self._hop_length
 
     def _layout(self, frames, bins, input_shape):
-        channels = 1 if len(input_shape) == 2 else input_shape[1 if self.data_format == "channels_first" else 2]
+        channels = (
+            1
+            if len(input_shape) == 2
+            else input_shape[1 if self.data_format == "channels_first" else 2]
+        )
         if self.data_format == "channels_last":
             return (input_shape[0], frames, bins, channels)
         return (input_shape[0], channels, frames, bins)
@@ -187,7 +195,9 @@ class STFTBase(keras.layers.Layer):
         check_float_input(inputs)
         self._check_input_shape(inputs.shape)
         rank = len(inputs.shape)
-        channels = 1 if rank == 2 else inputs.shape[1 if self.data_format == "channels_first" else 2]
+        channels = (
+            1 if rank == 2 else inputs.shape[1 if self.data_format == "channels_first" else 2]
+        )
         dtype = math_dtype(self.compute_dtype)
         signals = af_ops.fold_channels(ops.cast(inputs, dtype), self.data_format)
         if self.center:

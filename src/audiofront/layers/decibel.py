@@ -15,12 +15,22 @@ _MULTIPLIER = {"power": 10.0, "magnitude": 20.0}
 
 def check_decibel_args(ref, amin, top_db):
     """Validates the dB arguments shared by `Decibel` and the spectrogram layers."""
-    if not (ref == "max" if isinstance(ref, str) else isinstance(ref, numbers.Real) and not isinstance(ref, bool) and ref > 0):
+    if not (
+        ref == "max"
+        if isinstance(ref, str)
+        else isinstance(ref, numbers.Real) and not isinstance(ref, bool) and ref > 0
+    ):
         raise ValueError(f'`ref` must be a positive number or "max". Received: ref={ref!r}')
-    if amin is not None and (isinstance(amin, bool) or not isinstance(amin, numbers.Real) or amin <= 0):
+    if amin is not None and (
+        isinstance(amin, bool) or not isinstance(amin, numbers.Real) or amin <= 0
+    ):
         raise ValueError(f"`amin` must be a positive number or None. Received: amin={amin!r}")
-    if top_db is not None and (isinstance(top_db, bool) or not isinstance(top_db, numbers.Real) or top_db < 0):
-        raise ValueError(f"`top_db` must be a non-negative number or None. Received: top_db={top_db!r}")
+    if top_db is not None and (
+        isinstance(top_db, bool) or not isinstance(top_db, numbers.Real) or top_db < 0
+    ):
+        raise ValueError(
+            f"`top_db` must be a non-negative number or None. Received: top_db={top_db!r}"
+        )
 
 
 def decibel(x, scale="power", ref=1.0, amin=None, top_db=80.0):
@@ -94,5 +104,7 @@ class Decibel(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"scale": self.scale, "ref": self.ref, "amin": self.amin, "top_db": self.top_db})
+        config.update(
+            {"scale": self.scale, "ref": self.ref, "amin": self.amin, "top_db": self.top_db}
+        )
         return config

@@ -60,7 +60,7 @@ class Filterbank(keras.layers.Layer):
 
     >>> import numpy as np
     >>> power = np.ones((1, 10, 257, 1), dtype="float32")
-    >>> Filterbank(n_filters=40, sample_rate=16000, n_fft=512)(power).shape
+    >>> tuple(Filterbank(n_filters=40, sample_rate=16000, n_fft=512)(power).shape)
     (1, 10, 40, 1)
     """
 

@@ -95,7 +95,7 @@ class Spectrogram(SpectralBase):
 
     >>> import numpy as np
     >>> x = np.random.default_rng(0).standard_normal((2, 8000)).astype("float32")
-    >>> Spectrogram(n_fft=256, hop_length=64, decibel=True)(x).shape
+    >>> tuple(Spectrogram(n_fft=256, hop_length=64, decibel=True)(x).shape)
     (2, 126, 129, 1)
     """
 

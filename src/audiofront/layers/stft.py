@@ -49,7 +49,7 @@ class STFT(STFTBase):
 
     >>> import numpy as np
     >>> x = np.random.default_rng(0).standard_normal((2, 16000)).astype("float32")
-    >>> STFT(n_fft=512, hop_length=128)(x).shape
+    >>> tuple(STFT(n_fft=512, hop_length=128)(x).shape)
     (2, 126, 257, 1)
     """
 

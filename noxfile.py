@@ -1,0 +1,39 @@
+"""The test matrix: the same pytest suite once per Keras backend, plus cross-backend and lint.
+
+nox                         everything below (what CI runs)
+nox -s "tests(jax)"         one backend; add `-- -m "not slow"` for the quick subset
+nox -s crossbackend         all three backends in one environment: save/load and parity
+nox -s lint                 ruff
+"""
+
+import nox
+
+nox.options.sessions = ["lint", "tests", "crossbackend"]
+nox.options.error_on_missing_interpreters = True
+
+# Backend name (KERAS_BACKEND) -> the package extra that installs it.
+BACKENDS = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow-cpu"}
+CONSTRAINTS = ("-c", "constraints.txt")
+
+
+@nox.session
+@nox.parametrize("backend", list(BACKENDS), ids=list(BACKENDS))
+def tests(session, backend):
+    """Run the pytest suite with KERAS_BACKEND=<backend>."""
+    session.install(*CONSTRAINTS, "-e", f".[test,{BACKENDS[backend]}]")
+    session.run("pytest", *session.posargs, env={"KERAS_BACKEND": backend})
+
+
+@nox.session
+def crossbackend(session):
+    """Models saved under each backend load under each other with the same numbers."""
+    session.install(*CONSTRAINTS, "-e", f".[test,{','.join(BACKENDS.values())}]")
+    session.run("pytest", "--cross-backend", *session.posargs, env={"KERAS_BACKEND": "jax"})
+
+
+@nox.session
+def lint(session):
+    """ruff: style, imports, and no keras.src (see pyproject.toml)."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
