@@ -106,3 +106,25 @@ def assert_db_close(actual, reference, top_db, atol=0.01):
         keep = np.ones(r.shape, bool) if top_db is None else r > r.max() - top_db + 1e-9
         error = np.max(np.abs(a[keep] - r[keep]))
         assert error <= atol, f"max dB error {error:.4g} > {atol} over {keep.sum()} values"
+
+
+def input_gradient(fn, x, probe):
+    """d sum(fn(x) * probe) / dx with the current backend's autodiff, as numpy."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda v: (fn(v) * probe).sum())(keras.ops.convert_to_tensor(x)))
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        v = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            loss = tf.reduce_sum(fn(v) * probe)
+        return tape.gradient(loss, v).numpy()
+    import torch
+
+    v = torch.tensor(x, requires_grad=True)
+    (fn(v) * torch.tensor(probe)).sum().backward()
+    return v.grad.numpy()

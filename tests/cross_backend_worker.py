@@ -75,6 +75,21 @@ def front_ends():
                 )(af.STFT(n_fft=512, hop_length=256, mode="power")(x))
             ),
         ),
+        "augmented_normalized": (
+            (SAMPLES,),
+            lambda x: af.SpecAugment(freq_mask_param=8, time_mask_param=10, seed=1)(
+                af.Normalization2D(axis="freq")(
+                    af.MelSpectrogram(
+                        sample_rate=8000,
+                        n_fft=512,
+                        hop_length=128,
+                        n_mels=40,
+                        decibel=True,
+                        trainable_filterbank=True,
+                    )(af.AdditiveNoise(snr_db=(10.0, 20.0), noise="pink", seed=0)(x))
+                )
+            ),
+        ),
         "mel_frozen": (
             (SAMPLES,),
             lambda x: af.MelSpectrogram(

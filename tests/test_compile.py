@@ -109,6 +109,21 @@ def test_repeated_calls_compile_once(name):
     assert trace_count(fn) == before
 
 
+@pytest.mark.skipif(BACKEND != "torch", reason="graph breaks are a torch.compile notion")
+@pytest.mark.parametrize("name", LAYERS)
+def test_no_graph_breaks_under_torch_compile(name):
+    """A graph break splits the model into frames whose shapes dynamo then treats as
+    dynamic; keras.ops.max did that, and inductor then failed inside Keras's fit."""
+    import torch._dynamo
+
+    make, kind = LAYERS[name]
+    layer = make()
+    x = keras.ops.convert_to_tensor(data(kind))
+    layer(x)
+    explanation = torch._dynamo.explain(layer)(x)
+    assert explanation.graph_break_count == 0, [b.reason for b in explanation.break_reasons]
+
+
 def small_model():
     keras.utils.set_random_seed(0)
     return keras.Sequential(

@@ -56,7 +56,7 @@ def results(tmp_path_factory):
 
 def model_keys(results):
     keys = sorted({k.split("/output")[0] for k in results["jax"] if "/output" in k})
-    assert len(keys) == 3 * 6, keys  # six models saved under each of three backends
+    assert len(keys) == 3 * 7, keys  # seven models saved under each of three backends
     return keys
 
 

@@ -10,7 +10,16 @@ import pytest
 import audiofront
 
 SOURCE = Path(audiofront.__file__).parent
-LAYER_NAMES = ["STFT", "Filterbank", "Decibel", "Spectrogram", "MelSpectrogram"]
+LAYER_NAMES = [
+    "STFT",
+    "Filterbank",
+    "Decibel",
+    "Spectrogram",
+    "MelSpectrogram",
+    "Normalization2D",
+    "AdditiveNoise",
+    "SpecAugment",
+]
 
 
 @pytest.mark.parametrize("name", LAYER_NAMES)
@@ -47,6 +56,9 @@ MODULES = [
     "audiofront.layers.decibel",
     "audiofront.layers.spectrogram",
     "audiofront.layers.mel_spectrogram",
+    "audiofront.layers.normalization",
+    "audiofront.layers.noise",
+    "audiofront.layers.spec_augment",
 ]
 
 

@@ -11,10 +11,20 @@ import numpy as np
 import pytest
 
 import audiofront
-from audiofront import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
+from audiofront import (
+    STFT,
+    AdditiveNoise,
+    Decibel,
+    Filterbank,
+    MelSpectrogram,
+    Normalization2D,
+    SpecAugment,
+    Spectrogram,
+)
 from conftest import fsdd_batch, to_numpy
 
 CONFIGS = {
+    "noise_snr_range": lambda: AdditiveNoise(noise="pink", snr_db=(5.0, 25.0), seed=1),
     "stft": lambda: STFT(
         n_fft=400,
         hop_length=133,
@@ -55,6 +65,18 @@ CONFIGS = {
     ),
 }
 SPECTRAL_CONFIGS = {
+    "normalization": lambda: Normalization2D(axis="time", eps=1e-6, data_format="channels_first"),
+    "spec_augment": lambda: SpecAugment(
+        freq_mask_param=10,
+        time_mask_param=4,
+        n_freq_masks=2,
+        n_time_masks=3,
+        mask_value=-80.0,
+        seed=3,
+    ),
+    "noise_on_spectra": lambda: AdditiveNoise(
+        power=0.2, noise="brown", random_gain=True, seed=2, axis=2
+    ),
     "filterbank_log": lambda: Filterbank(
         kind="log", n_filters=30, sample_rate=8000, n_fft=512, fmin=40.0, norm=2.0, trainable=True
     ),
@@ -112,6 +134,15 @@ def test_keras_file_round_trip_keeps_trained_weights(name, make, data, tmp_path)
 
 
 def test_layers_registered_under_audiofront_package():
-    for cls in (STFT, Filterbank, Decibel, Spectrogram, MelSpectrogram):
+    for cls in (
+        STFT,
+        Filterbank,
+        Decibel,
+        Spectrogram,
+        MelSpectrogram,
+        Normalization2D,
+        AdditiveNoise,
+        SpecAugment,
+    ):
         assert keras.saving.get_registered_name(cls) == f"audiofront>{cls.__name__}"
         assert getattr(audiofront.layers, cls.__name__) is cls

@@ -9,7 +9,16 @@ librosa to float32 precision on every backend.
 """
 
 from audiofront import filters
-from audiofront.layers import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
+from audiofront.layers import (
+    STFT,
+    AdditiveNoise,
+    Decibel,
+    Filterbank,
+    MelSpectrogram,
+    Normalization2D,
+    SpecAugment,
+    Spectrogram,
+)
 
 __version__ = "0.1.0"
 
@@ -19,6 +28,9 @@ __all__ = [
     "Filterbank",
     "MelSpectrogram",
     "Spectrogram",
+    "Normalization2D",
+    "AdditiveNoise",
+    "SpecAugment",
     "filters",
     "__version__",
 ]

@@ -4,11 +4,13 @@ The layers are thin classes over these functions: they hold configuration and
 weights, these do the arithmetic. Every function traces under ``jax.jit``,
 ``tf.function(jit_compile=True)`` and ``torch.compile``: no branching on tensor values
 or on symbolic shapes, and no ``keras.ops.pad`` (it makes ``torch.compile`` recompile
-on every call); padding is built from slices and concatenation.
+on every call); padding is built from slices and concatenation. Reductions use
+``ops.amax`` rather than ``ops.max``, which breaks the ``torch.compile`` graph.
 """
 
 import math
 
+import keras
 from keras import ops
 
 # Below this a power is treated as zero when taking its square root: keeps the
@@ -102,11 +104,81 @@ def to_decibel(x, multiplier=10.0, ref=1.0, amin=1e-10, top_db=80.0):
     axes = tuple(range(1, len(x.shape)))
     db = multiplier * ops.log10(ops.maximum(x, amin))
     if ref == "max":
-        db = db - ops.max(db, axis=axes, keepdims=True)
+        db = db - ops.amax(db, axis=axes, keepdims=True)
         return db if top_db is None else ops.maximum(db, -top_db)
     offset = multiplier * math.log10(max(amin, ref))
     if offset != 0.0:
         db = db - offset
     if top_db is None:
         return db
-    return ops.maximum(db, ops.max(db, axis=axes, keepdims=True) - top_db)
+    return ops.maximum(db, ops.amax(db, axis=axes, keepdims=True) - top_db)
+
+
+def safe_sqrt(x):
+    """``sqrt(x)`` whose gradient at 0 is 0 instead of infinite."""
+    positive = x > 0
+    return ops.where(positive, ops.sqrt(ops.where(positive, x, 1.0)), 0.0)
+
+
+def standardize(x, axes, eps):
+    """``(x - mean) / (std + eps)`` over ``axes``, population std.
+
+    The data are shifted by their maximum first (an exact, gradient-free shift: the result
+    does not depend on it), so a constant slice gives exactly 0, not rounding noise
+    blown up by a tiny std.
+    """
+    shifted = x - ops.stop_gradient(ops.amax(x, axis=axes, keepdims=True))
+    centred = shifted - ops.mean(shifted, axis=axes, keepdims=True)
+    std = safe_sqrt(ops.mean(ops.square(centred), axis=axes, keepdims=True))
+    return centred / (std + eps)
+
+
+def example_axes(x):
+    """All axes but the first (batch)."""
+    return tuple(range(1, len(x.shape)))
+
+
+def coloured_noise(shape, exponent, axis, seed):
+    """Gaussian noise with a ``1 / f ** exponent`` power spectrum along ``axis``.
+
+    0 is white, 1 pink (-3 dB per octave), 2 brown (-6 dB per octave). The spectrum is
+    shaped by an FFT along ``axis``, with the DC bin removed; each example (index of
+    the first axis) is then made exactly zero-mean with unit variance over all its axes.
+    """
+    rank = len(shape)
+    axis = axis % rank
+    noise = keras.random.normal(shape, seed=seed)
+    if exponent:
+        noise = ops.moveaxis(noise, axis, -1)
+        length = ops.shape(noise)[-1]
+        real, imag = ops.rfft(noise)
+        bins = ops.cast(ops.arange(ops.shape(real)[-1]), real.dtype)
+        gain = ops.where(bins > 0, ops.power(ops.maximum(bins, 1.0), -exponent / 2.0), 0.0)
+        noise = ops.moveaxis(ops.irfft((real * gain, imag * gain), fft_length=length), -1, axis)
+    axes = tuple(range(1, rank))
+    noise = noise - ops.mean(noise, axis=axes, keepdims=True)
+    return noise / safe_sqrt(ops.mean(ops.square(noise), axis=axes, keepdims=True) + 1e-30)
+
+
+def axis_masks(batch, channels, size, mask_param, n_masks, seed):
+    """Union of ``n_masks`` random intervals per (example, channel), as torchaudio.
+
+    Each interval's width is ``floor(u * mask_param)`` and its start
+    ``floor(v * (size - u * mask_param))`` for ``u, v`` uniform in [0, 1), drawn
+    independently per example and channel (torchaudio's ``mask_along_axis_iid``);
+    ``mask_param`` is capped at ``size``. Returns a boolean ``(batch, channels, size)``.
+    """
+    positions = ops.cast(ops.arange(size), "float32")[None, None, :]
+    if isinstance(size, int):  # static: plain Python, no op on the (maybe symbolic) size
+        param, length = float(min(mask_param, size)), float(size)
+    else:  # a tensor (TensorFlow, unknown length)
+        length = ops.cast(size, "float32")
+        param = ops.minimum(float(mask_param), length)
+    mask = ops.zeros((batch, channels, size), dtype="bool")
+    for _ in range(n_masks):
+        width = keras.random.uniform((batch, channels, 1), seed=seed) * param
+        start = ops.floor(keras.random.uniform((batch, channels, 1), seed=seed) * (length - width))
+        mask = ops.logical_or(
+            mask, ops.logical_and(positions >= start, positions < start + ops.floor(width))
+        )
+    return mask

@@ -1,0 +1,132 @@
+"""The `SpecAugment` layer: training-only frequency and time masks."""
+
+import numbers
+
+import keras
+from keras import ops
+
+from audiofront import ops as af_ops
+from audiofront.layers._base import check_float_input, standardize_data_format
+
+
+def _check_non_negative_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
+    return int(value)
+
+
+@keras.saving.register_keras_serializable(package="audiofront")
+class SpecAugment(keras.layers.Layer):
+    """SpecAugment's frequency and time masking during training; the identity otherwise.
+
+    Follows torchaudio's ``FrequencyMasking`` / ``TimeMasking`` with ``iid_masks=True``:
+    each mask's width is drawn uniformly from ``[0, param)`` (then floored) and its start
+    uniformly from the valid range, independently for every example and channel.
+    ``n_freq_masks`` and ``n_time_masks`` masks are applied per axis (they may overlap);
+    masked values are set to ``mask_value``. A ``param`` larger than its axis is capped
+    at the axis length.
+
+    Args:
+        freq_mask_param: maximum (exclusive) width of a frequency mask, in bins.
+        time_mask_param: maximum (exclusive) width of a time mask, in frames.
+        n_freq_masks: number of frequency masks.
+        n_time_masks: number of time masks.
+        mask_value: value written into the masks (0 suits a standardised input; use
+            the floor, e.g. -80, for a dB spectrogram).
+        seed: integer seed of the layer's ``keras.random.SeedGenerator``.
+        data_format: ``"channels_last"`` ``(batch, frames, bins, channels)`` or
+            ``"channels_first"`` ``(batch, channels, frames, bins)``.
+        **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
+
+    Call arguments:
+        inputs: a 4-D spectrogram.
+        training: masks only when True (Keras sets it in ``fit``).
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 100, 64, 1), "float32")
+    >>> y = np.asarray(SpecAugment(freq_mask_param=10, time_mask_param=20, seed=1)(x, training=True))
+    >>> y.shape, bool(y.min() == 0.0)
+    ((2, 100, 64, 1), True)
+    """
+
+    def __init__(
+        self,
+        freq_mask_param=27,
+        time_mask_param=100,
+        n_freq_masks=1,
+        n_time_masks=1,
+        mask_value=0.0,
+        seed=None,
+        data_format=None,
+        **kwargs,
+    ):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.freq_mask_param = _check_non_negative_int("freq_mask_param", freq_mask_param)
+        self.time_mask_param = _check_non_negative_int("time_mask_param", time_mask_param)
+        self.n_freq_masks = _check_non_negative_int("n_freq_masks", n_freq_masks)
+        self.n_time_masks = _check_non_negative_int("n_time_masks", n_time_masks)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
+            raise ValueError(f"`mask_value` must be a number. Received: mask_value={mask_value!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+        self.mask_value = float(mask_value)
+        self.seed = seed
+        self.data_format = standardize_data_format(data_format)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                "`inputs` must be 4-D, (batch, frames, bins, channels) or "
+                "(batch, channels, frames, bins) per `data_format`. "
+                f"Received: inputs with shape {tuple(input_shape)}"
+            )
+        if input_shape[3 if self.data_format == "channels_last" else 1] is None:
+            raise ValueError(
+                f"The channel axis of `inputs` must be known. Received: inputs with shape {tuple(input_shape)}"
+            )
+
+    def call(self, inputs, training=False):
+        check_float_input(inputs)
+        if not training:
+            return inputs
+        last = self.data_format == "channels_last"
+        shape = ops.shape(inputs)
+        batch, channels = shape[0], inputs.shape[3 if last else 1]
+        frames, bins = (shape[1], shape[2]) if last else (shape[2], shape[3])
+        time = af_ops.axis_masks(
+            batch, channels, frames, self.time_mask_param, self.n_time_masks, self.seed_generator
+        )
+        freq = af_ops.axis_masks(
+            batch, channels, bins, self.freq_mask_param, self.n_freq_masks, self.seed_generator
+        )
+        if (
+            last
+        ):  # (batch, channels, n) -> (batch, frames, 1, channels) / (batch, 1, bins, channels)
+            time = ops.expand_dims(ops.transpose(time, (0, 2, 1)), 2)
+            freq = ops.expand_dims(ops.transpose(freq, (0, 2, 1)), 1)
+        else:  # -> (batch, channels, frames, 1) / (batch, channels, 1, bins)
+            time, freq = ops.expand_dims(time, 3), ops.expand_dims(freq, 2)
+        mask = ops.logical_or(time, freq)
+        return ops.where(mask, ops.cast(self.mask_value, inputs.dtype), inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "freq_mask_param": self.freq_mask_param,
+                "time_mask_param": self.time_mask_param,
+                "n_freq_masks": self.n_freq_masks,
+                "n_time_masks": self.n_time_masks,
+                "mask_value": self.mask_value,
+                "seed": self.seed,
+                "data_format": self.data_format,
+            }
+        )
+        return config
