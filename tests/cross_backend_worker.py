@@ -2,12 +2,8 @@
 
     python cross_backend_worker.py create DIR   build, train one step and save each model
                                                 as DIR/<backend>/<name>.keras
-    python cross_backend_worker.py run DIR      load every saved model (from every backend),
-                                                write outputs and gradients to
-                                                DIR/results-<backend>.npz
 
-The input batch is DIR/input.npy. Gradients are of ``sum(output * probe)`` with a fixed
-random probe, with respect to the input and to every trainable weight.
+The input batch is DIR/input.npy. Loading and comparing is audiofront.parity's job.
 """
 
 import os
@@ -130,68 +126,8 @@ def create(directory):
         model.save(out_dir / f"{name}.keras")
 
 
-def gradients(model, x, probes):
-    """d sum(output * probe) / d (input, trainable weights), with the backend's autodiff."""
-    if BACKEND == "jax":
-        import jax
-
-        def loss(trainable, inputs):
-            outputs, _ = model.stateless_call(
-                trainable, [v.value for v in model.non_trainable_variables], inputs
-            )
-            return sum((o * p).sum() for o, p in zip(keras.tree.flatten(outputs), probes))
-
-        g_weights, g_input = jax.grad(loss, argnums=(0, 1))(
-            [v.value for v in model.trainable_variables], x
-        )
-        return [np.asarray(g_input)] + [np.asarray(g) for g in g_weights]
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
-
-        inputs = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            loss = sum(
-                tf.reduce_sum(o * p) for o, p in zip(keras.tree.flatten(model(inputs)), probes)
-            )
-        grads = tape.gradient(loss, [inputs] + [v.value for v in model.trainable_variables])
-        return [np.asarray(g) for g in grads]
-    import torch
-
-    inputs = torch.tensor(x, requires_grad=True)
-    loss = sum(
-        (o * torch.tensor(p)).sum() for o, p in zip(keras.tree.flatten(model(inputs)), probes)
-    )
-    loss.backward()
-    return [inputs.grad.numpy()] + [
-        v.value.grad.detach().cpu().numpy() for v in model.trainable_variables
-    ]
-
-
-def run(directory):
-    batch = np.load(directory / "input.npy")
-    shapes = {name: shape for name, (shape, _) in front_ends().items()}
-    results = {}
-    for path in sorted(directory.glob("*/*.keras")):
-        saved_under, name = path.parent.name, path.stem
-        model = keras.saving.load_model(path)
-        x = shaped_input(batch, shapes[name])
-        outputs = [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(model(x))]
-        rng = np.random.default_rng(0)
-        probes = [rng.standard_normal(o.shape).astype("float32") for o in outputs]
-        key = f"{saved_under}/{name}"
-        for i, o in enumerate(outputs):
-            results[f"{key}/output{i}"] = o
-        for i, w in enumerate(model.weights):
-            results[f"{key}/weight/{w.name}{i}"] = keras.ops.convert_to_numpy(w)
-        grads = gradients(model, x, probes)
-        results[f"{key}/grad/input"] = grads[0]
-        for v, g in zip(model.trainable_variables, grads[1:]):
-            results[f"{key}/grad/{v.path}"] = g
-    np.savez(directory / f"results-{BACKEND}.npz", **results)
-
-
 if __name__ == "__main__":
     command, directory = sys.argv[1], Path(sys.argv[2])
     assert os.environ.get("KERAS_BACKEND") == BACKEND, (os.environ.get("KERAS_BACKEND"), BACKEND)
-    {"create": create, "run": run}[command](directory)
+    assert command == "create", command
+    create(directory)

@@ -1,14 +1,11 @@
-"""Cross-backend parity: models saved under each backend load under every backend with the
-same outputs and gradients, trained weights included.
+"""Cross-backend parity with audiofront.testing: every layer (forward and gradients), and
+models trained and saved under each backend, loaded under every other.
 
-Needs jax, torch and tensorflow in one environment (the ``crossbackend`` nox session);
-each backend runs in its own subprocess (Keras fixes its backend per process).
-Bounds (the contract's): outputs max|a - b| <= 1e-5 * max|a|, dB outputs within 0.001 dB,
-gradients within 1e-4 relative.
+Needs jax, torch and tensorflow in one environment (the ``crossbackend`` nox session,
+``pytest --cross-backend``); each backend runs in its own subprocess. Bounds are the
+contract's (see audiofront.parity).
 """
 
-import importlib.util
-import itertools
 import os
 import subprocess
 import sys
@@ -17,95 +14,173 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audiofront import parity, testing
+from audiofront.parity import BACKENDS
 from conftest import fsdd_batch
 
 pytestmark = pytest.mark.cross_backend
 
-BACKENDS = ("jax", "torch", "tensorflow")
 WORKER = Path(__file__).with_name("cross_backend_worker.py")
-DB_MODELS = {"spectrogram_db_reflect", "mel_db_trainable", "chain_log_filterbank_db"}
+MODELS = (
+    "stft_complex",
+    "spectrogram_db_reflect",
+    "mel_db_trainable",
+    "mel_stereo_channels_first",
+    "chain_log_filterbank_db",
+    "augmented_normalized",
+    "mel_frozen",
+)
+
+LAYER_CASES = [
+    ("STFT", {"n_fft": 512, "hop_length": 128, "mode": "complex", "trainable": True}),
+    (
+        "STFT",
+        {
+            "n_fft": 400,
+            "hop_length": 133,
+            "win_length": 300,
+            "window": "blackman",
+            "center": False,
+            "mode": "power",
+        },
+    ),
+    (
+        "Spectrogram",
+        {
+            "n_fft": 1024,
+            "hop_length": 256,
+            "pad_mode": "reflect",
+            "power": 1.0,
+            "decibel": True,
+            "ref": "max",
+            "trainable_kernel": True,
+        },
+    ),
+    (
+        "MelSpectrogram",
+        {
+            "n_fft": 512,
+            "hop_length": 160,
+            "n_mels": 64,
+            "decibel": True,
+            "trainable_kernel": True,
+            "trainable_filterbank": True,
+        },
+    ),
+    (
+        "MelSpectrogram",
+        {
+            "n_fft": 2048,
+            "hop_length": 512,
+            "n_mels": 128,
+            "htk": True,
+            "norm": None,
+            "power": 1.0,
+            "data_format": "channels_first",
+        },
+    ),
+    ("Filterbank", {"kind": "mel", "n_filters": 40, "n_fft": 512, "trainable": True}),
+    ("Filterbank", {"kind": "log", "n_filters": 24, "n_fft": 512, "fmin": 50.0, "trainable": True}),
+    ("Filterbank", {"kind": "random", "n_filters": 16, "n_fft": 512, "seed": 3, "trainable": True}),
+    ("Decibel", {"scale": "power", "ref": "max", "top_db": 60.0}),
+    ("Decibel", {"scale": "magnitude", "ref": 0.5, "top_db": None}),
+    ("Normalization2D", {"axis": "freq"}),
+    ("Normalization2D", {"axis": "batch", "data_format": "channels_first"}),
+    ("AdditiveNoise", {"noise": "pink", "snr_db": [10.0, 20.0], "seed": 1}),
+    ("SpecAugment", {"freq_mask_param": 10, "time_mask_param": 20, "seed": 2}),
+]
 
 
-def worker(command, backend, directory):
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
+def test_every_layer_agrees_across_backends_forward_and_gradients():
+    cases = [
+        testing.layer_case(layer, params, name=f"{i}-{layer}", source="fsdd", batch=2, seconds=0.75)
+        for i, (layer, params) in enumerate(LAYER_CASES)
+    ]
+    report = testing.assert_backends_agree(cases, grad=True)
+    # Every trainable weight's gradient was compared, for every pair.
+    trainable = [
+        c
+        for c in report.comparisons
+        if c.quantity.startswith("grad") and c.quantity != "grad input"
+    ]
+    assert {c.case for c in trainable} >= {
+        "0-STFT",
+        "2-Spectrogram",
+        "3-MelSpectrogram",
+        "5-Filterbank",
+    }
+    assert {(c.a, c.b) for c in report.comparisons} == {
+        ("jax", "torch"),
+        ("jax", "tensorflow"),
+        ("torch", "tensorflow"),
+    }
+
+
+@pytest.fixture(scope="module")
+def trained_models(tmp_path_factory):
+    """Each backend builds, trains one step and saves every model of the worker."""
+    directory = tmp_path_factory.mktemp("trained")
+    np.save(directory / "input.npy", fsdd_batch(length=4000))
+    for backend in BACKENDS:
+        env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
+        result = subprocess.run(
+            [sys.executable, str(WORKER), "create", str(directory)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert result.returncode == 0, f"{backend} create failed:\n{result.stderr[-6000:]}"
+    return directory
+
+
+def model_input(directory, path):
+    batch = np.load(directory / "input.npy")
+    return parity.fit_input(batch, parity.model_input_shape(path))
+
+
+def test_models_saved_under_each_backend_load_under_every_backend(trained_models):
+    cases = [
+        testing.model_case(
+            path, model_input(trained_models, path), name=f"{path.parent.name}/{path.stem}"
+        )
+        for path in sorted(trained_models.glob("*/*.keras"))
+    ]
+    assert len(cases) == len(BACKENDS) * len(MODELS)
+    report = testing.assert_backends_agree(cases, grad=True)
+    outputs = [c for c in report.comparisons if c.quantity.startswith("output")]
+    worst_db = max(c.max_abs for c in outputs if c.unit == "dB")
+    worst_linear = max(c.relative for c in outputs if c.unit == "linear")
+    worst_grad = max(c.relative for c in report.comparisons if c.quantity.startswith("grad"))
+    print(
+        f"\nworst: {worst_db:.3g} dB, {worst_linear:.3g} relative (outputs), {worst_grad:.3g} relative (gradients)"
+    )
+
+
+def test_cli_model_option_on_a_trained_model(trained_models, tmp_path):
+    path = trained_models / "torch" / "mel_db_trainable.keras"
+    report_path = tmp_path / "report.json"
     result = subprocess.run(
-        [sys.executable, str(WORKER), command, str(directory)],
-        env=env,
+        [
+            sys.executable,
+            "-m",
+            "audiofront",
+            "parity",
+            "--model",
+            str(path),
+            "--grad",
+            "--json",
+            str(report_path),
+            "--seconds",
+            "0.5",
+        ],
         capture_output=True,
         text=True,
         timeout=900,
     )
-    assert result.returncode == 0, (
-        f"{backend} {command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
-    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    import json
 
-
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    missing = [b for b in BACKENDS if importlib.util.find_spec(b) is None]
-    if missing:
-        pytest.fail(f"the cross-backend tests need all three backends; missing: {missing}")
-    directory = tmp_path_factory.mktemp("cross_backend")
-    np.save(directory / "input.npy", fsdd_batch(length=4000))
-    for backend in BACKENDS:
-        worker("create", backend, directory)
-    for backend in BACKENDS:
-        worker("run", backend, directory)
-    return {b: dict(np.load(directory / f"results-{b}.npz")) for b in BACKENDS}
-
-
-def model_keys(results):
-    keys = sorted({k.split("/output")[0] for k in results["jax"] if "/output" in k})
-    assert len(keys) == 3 * 7, keys  # seven models saved under each of three backends
-    return keys
-
-
-def pairs():
-    return list(itertools.combinations(BACKENDS, 2))
-
-
-def test_every_backend_loads_the_same_weights(results):
-    for key in model_keys(results):
-        weights = [k for k in results["jax"] if k.startswith(key + "/weight/")]
-        assert weights
-        for a, b in pairs():
-            for k in weights:
-                np.testing.assert_array_equal(
-                    results[a][k], results[b][k], err_msg=f"{k}: {a} vs {b}"
-                )
-
-
-def test_outputs_agree_across_backends(results):
-    worst = {}
-    for key in model_keys(results):
-        saved_under, name = key.split("/")
-        outputs = sorted(k for k in results["jax"] if k.startswith(key + "/output"))
-        for a, b in pairs():
-            for k in outputs:
-                x, y = results[a][k].astype(np.float64), results[b][k].astype(np.float64)
-                assert x.shape == y.shape and np.all(np.isfinite(x)) and np.all(np.isfinite(y))
-                error = np.abs(x - y).max()
-                if name in DB_MODELS:
-                    assert error <= 1e-3, f"{k}: {a} vs {b} differ by {error:.3g} dB"
-                else:
-                    bound = 1e-5 * np.abs(x).max()
-                    assert error <= bound, f"{k}: {a} vs {b} differ by {error:.3g} > {bound:.3g}"
-                worst[(name, a, b)] = max(worst.get((name, a, b), 0.0), error)
-    print("\nworst cross-backend output differences:", worst)
-
-
-def test_gradients_agree_across_backends(results):
-    worst = {}
-    for key in model_keys(results):
-        grads = sorted(k for k in results["jax"] if k.startswith(key + "/grad/"))
-        assert f"{key}/grad/input" in grads
-        if not key.endswith("mel_frozen"):
-            assert len(grads) > 1, f"{key} has no weight gradients"
-        for a, b in pairs():
-            for k in grads:
-                x, y = results[a][k].astype(np.float64), results[b][k].astype(np.float64)
-                assert np.all(np.isfinite(x)) and np.all(np.isfinite(y)), k
-                error = np.abs(x - y).max() / np.abs(x).max()
-                assert error <= 1e-4, f"{k}: {a} vs {b} relative difference {error:.3g}"
-                worst[(k, a, b)] = error
-    print("\nworst relative gradient difference:", max(worst.values()))
+    report = json.loads(report_path.read_text())
+    assert report["ok"] and report["backends"] == list(BACKENDS)
+    assert any(c["quantity"].startswith("grad mel_spectrogram") for c in report["comparisons"])

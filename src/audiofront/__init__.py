@@ -8,19 +8,47 @@ librosa to float32 precision on every backend.
 >>> layer = audiofront.MelSpectrogram(sample_rate=16000, n_fft=512, n_mels=64)
 """
 
-from audiofront import filters
-from audiofront.layers import (
-    STFT,
-    AdditiveNoise,
-    Decibel,
-    Filterbank,
-    MelSpectrogram,
-    Normalization2D,
-    SpecAugment,
-    Spectrogram,
+__version__ = "0.1.0"
+
+from audiofront import filters  # noqa: E402
+
+_LAYERS = (
+    "STFT",
+    "Decibel",
+    "Filterbank",
+    "MelSpectrogram",
+    "Spectrogram",
+    "Normalization2D",
+    "AdditiveNoise",
+    "SpecAugment",
 )
 
-__version__ = "0.1.0"
+try:  # Keras fails to import when its configured backend is not installed.
+    import keras  # noqa: F401
+except (ImportError, ValueError) as _error:  # the numpy side and the tools still work
+    _KERAS_ERROR = _error
+
+    def __getattr__(name):
+        if name in _LAYERS or name == "layers":
+            raise ImportError(
+                f"audiofront.{name} needs Keras with an installed backend "
+                f"(set KERAS_BACKEND): {_KERAS_ERROR}"
+            ) from _KERAS_ERROR
+        raise AttributeError(f"module 'audiofront' has no attribute {name!r}")
+
+else:
+    # Imported here, not lazily, so that `import audiofront` registers the layers and
+    # keras.saving.load_model finds them.
+    from audiofront.layers import (
+        STFT,
+        AdditiveNoise,
+        Decibel,
+        Filterbank,
+        MelSpectrogram,
+        Normalization2D,
+        SpecAugment,
+        Spectrogram,
+    )
 
 __all__ = [
     "STFT",

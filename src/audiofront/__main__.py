@@ -1,0 +1,7 @@
+"""``python -m audiofront``: the same as the ``audiofront`` command."""
+
+import sys
+
+from audiofront.cli import main
+
+sys.exit(main())
