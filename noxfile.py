@@ -32,6 +32,36 @@ def crossbackend(session):
 
 
 @nox.session
+def compare(session):
+    """The main job: parity of every layer across the three backends, then the speed
+    comparison on the kapre and speech workloads; writes reports/compare.{md,json,png}."""
+    session.install(*CONSTRAINTS, "-e", f".[test,bench,{','.join(BACKENDS.values())}]")
+    session.run("audiofront", "compare", "--out", "reports", *session.posargs)
+
+
+@nox.session
+def peers(session):
+    """Kapre in its own environment (it pins keras<3.14 and tensorflow<=2.20): its timings
+    go to reports/peers-<workload>/ and `compare` merges them."""
+    session.install(
+        "-e", ".", "kapre==0.4.1", "keras<3.14", "tensorflow-cpu<=2.20", "matplotlib", "librosa"
+    )
+    for workload in ("kapre", "speech"):
+        session.run(
+            "audiofront",
+            "bench",
+            "--backends",
+            "tensorflow",
+            "--workload",
+            workload,
+            "--no-compile",
+            "--out",
+            f"reports/peers-{workload}",
+            *session.posargs,
+        )
+
+
+@nox.session
 def lint(session):
     """ruff: style, imports, and no keras.src (see pyproject.toml)."""
     session.install("ruff")

@@ -21,6 +21,21 @@ Exit status: 0 when every comparison is within bounds, 1 otherwise.
 """
 
 
+BENCH_EXAMPLES = """\
+examples:
+  audiofront bench                                    # speech workload, MelSpectrogram, all backends
+  audiofront bench --workload kapre --backward --repeats 5 --out reports/bench-kapre
+  audiofront bench --layers STFT,Spectrogram --backends torch --device gpu
+  audiofront bench --workload custom -p n_fft=1024 -p hop_length=256 --seconds 4
+  audiofront bench --workload kapre --experiment kapre-overhead
+
+Each backend runs in its own subprocess. Every measurement warms up, then reports the median
+over --repeats calls with results materialised before the clock stops; the first call of a
+compiled function is reported apart as compile time. The last column is each row's median
+over the fastest peer's (non-audiofront) on the same backend, device and pass.
+"""
+
+
 def parse_param(text):
     """``KEY=VALUE`` with VALUE a Python literal (``512``, ``True``, ``'hann'``, ``(0, 20)``);
     anything that is not a literal is taken as a string (``window=hann``)."""
@@ -116,6 +131,86 @@ def build_parser():
         metavar="MODULE",
         help="a module each backend imports first (custom layers of a saved model)",
     )
+
+    b = commands.add_parser(
+        "bench",
+        help="time layers on each backend next to native FFT chains, Keras, librosa, nnAudio, Kapre",
+        description="Which backend, implementation and device is fastest for my front-end?",
+        epilog=BENCH_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument(
+        "--layers",
+        default="MelSpectrogram",
+        metavar="LIST",
+        help="comma-separated audiofront layers: MelSpectrogram, Spectrogram, STFT",
+    )
+    b.add_argument(
+        "--backends",
+        default="jax,torch,tensorflow",
+        metavar="LIST",
+        help="comma-separated backends",
+    )
+    b.add_argument(
+        "--workload",
+        default="speech",
+        choices=["kapre", "speech", "custom"],
+        help="kapre: 16 x 30 s at 32 kHz, n_fft 512, hop 256, 128 mels, dB; "
+        "speech: 32 x 1 s at 16 kHz, n_fft 512, hop 160, 64 mels, dB; custom: speech plus your flags",
+    )
+    b.add_argument("--batch", type=int, default=None, metavar="N", help="override the batch size")
+    b.add_argument(
+        "--seconds", type=float, default=None, metavar="S", help="override the seconds per example"
+    )
+    b.add_argument(
+        "--sample-rate", type=int, default=None, metavar="SR", help="override the sample rate"
+    )
+    b.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        type=parse_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help="n_fft, hop_length, n_mels, decibel, or any other layer argument",
+    )
+    b.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        metavar="N",
+        help="timed calls per measurement (median reported)",
+    )
+    b.add_argument("--warmup", type=int, default=2, metavar="N", help="untimed calls before timing")
+    b.add_argument(
+        "--backward", action="store_true", help="also time forward+backward with trainable kernels"
+    )
+    b.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time compiled (jax.jit, tf.function(jit_compile=True), torch.compile)",
+    )
+    b.add_argument(
+        "--peers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the other libraries too, where installed",
+    )
+    b.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="where to run")
+    b.add_argument(
+        "--experiment",
+        choices=["kapre-overhead"],
+        default=None,
+        help="also run the Kapre paper's experiment: its convnet trained on precomputed dB "
+        "spectrograms versus on raw audio with the front-end in the model",
+    )
+    b.add_argument(
+        "--out",
+        default="bench-results",
+        metavar="DIR",
+        help="where bench.json, bench.md, bench.png go",
+    )
     return parser
 
 
@@ -170,11 +265,61 @@ def run_parity(args, parser):
     return 0 if report.ok else 1
 
 
+def run_bench(args, parser):
+    from audiofront import bench
+
+    layers = [name.strip() for name in args.layers.split(",") if name.strip()]
+    bad = [name for name in layers if name not in bench.BENCH_LAYERS]
+    if bad:
+        parser.error(f"--layers: {bad} not among {', '.join(bench.BENCH_LAYERS)}")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    bad = [b for b in backends if b not in bench.BACKENDS]
+    if bad:
+        parser.error(f"--backends: unknown {bad}")
+    result = bench.run(
+        layers=layers,
+        backends=backends,
+        workload=args.workload,
+        batch=args.batch,
+        seconds=args.seconds,
+        sample_rate=args.sample_rate,
+        params=dict(args.param),
+        repeats=args.repeats,
+        warmup=args.warmup,
+        backward=args.backward,
+        compile=args.compile,
+        peers=args.peers,
+        device=args.device,
+        overhead=args.experiment == "kapre-overhead",
+        out=args.out,
+        progress=sys.stderr.isatty(),
+    )
+    bench.render(result)
+    print(f"wrote {args.out}/bench.json, bench.md, bench.png")
+    return 0 if result["records"] else 1
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "parity":
         return run_parity(args, parser)
+    if args.command == "bench":
+        return run_bench(args, parser)
+    if args.command == "compare":
+        from audiofront import compare
+
+        combined = compare.run(
+            out=args.out,
+            repeats=args.repeats,
+            warmup=args.warmup,
+            workloads=tuple(args.workloads.split(",")),
+            source=_default_input(),
+            progress=sys.stderr.isatty(),
+            overhead=not args.no_overhead,
+        )
+        print(compare.markdown(combined))
+        return 0 if combined["parity"]["ok"] else 1
     parser.error(f"unknown command {args.command}")
     return 2
 

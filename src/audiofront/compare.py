@@ -1,0 +1,141 @@
+"""The main job: parity of every layer across backends, then the speed comparison.
+
+``audiofront compare --out reports`` (what ``nox -s compare`` runs) writes
+``reports/compare.md``, ``reports/compare.json`` and ``reports/compare.png``, with the
+per-workload bench outputs under ``reports/bench-<workload>/``. Records measured in a
+peers-only environment (``nox -s peers``: Kapre, which pins older Keras and TensorFlow)
+are merged in when ``reports/peers-<workload>/bench.json`` exists.
+"""
+
+import json
+from pathlib import Path
+
+from audiofront import bench, parity
+
+__all__ = ["PARITY_CASES", "run"]
+
+# One configuration per layer, trainable where the layer can be, with gradients.
+PARITY_CASES = [
+    ("STFT", {"n_fft": 512, "hop_length": 128, "mode": "complex", "trainable": True}),
+    ("Spectrogram", {"n_fft": 512, "hop_length": 128, "power": 1.0, "trainable_kernel": True}),
+    (
+        "MelSpectrogram",
+        {
+            "n_fft": 512,
+            "hop_length": 128,
+            "n_mels": 64,
+            "decibel": True,
+            "trainable_kernel": True,
+            "trainable_filterbank": True,
+        },
+    ),
+    ("Filterbank", {"kind": "mel", "n_filters": 64, "n_fft": 512, "trainable": True}),
+    ("Decibel", {"ref": "max", "top_db": 80.0}),
+    ("Normalization2D", {"axis": "freq"}),
+    ("AdditiveNoise", {"noise": "pink", "snr_db": 20.0}),
+    ("SpecAugment", {"freq_mask_param": 10, "time_mask_param": 20}),
+]
+
+
+def _parity_cases(source):
+    from audiofront import testing
+
+    return [
+        testing.layer_case(layer, params, source=source, batch=2, seconds=1.0)
+        for layer, params in PARITY_CASES
+    ]
+
+
+def run(
+    out="reports",
+    repeats=5,
+    warmup=2,
+    source="fsdd",
+    workloads=("kapre", "speech"),
+    progress=False,
+    overhead=True,
+):
+    """Runs parity and bench, writes the reports, returns the combined dict."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = parity.compare(_parity_cases(source), grad=True, reference=None, progress=progress)
+    combined = {"parity": report.to_json(), "bench": {}}
+    for workload in workloads:
+        result = bench.run(
+            layers=["MelSpectrogram"],
+            workload=workload,
+            repeats=repeats,
+            warmup=warmup,
+            backward=True,
+            overhead=overhead and workload == "kapre",
+            out=out / f"bench-{workload}",
+            progress=progress,
+        )
+        peers = out / f"peers-{workload}" / "bench.json"
+        if peers.exists():
+            extra = json.loads(peers.read_text())
+            result["records"] += [
+                dict(r, implementation=r["implementation"])
+                for r in extra["records"]
+                if not r["implementation"].startswith("audiofront")
+            ]
+            result["notes"] = [
+                n for n in result["notes"] if not n.startswith("kapre not installed")
+            ] + [f"peers from {peers} (versions {extra.get('versions', {})})"]
+            bench.add_ratios(result["records"])
+            bench.write(result, out / f"bench-{workload}")
+        combined["bench"][workload] = result
+    (out / "compare.json").write_text(json.dumps(combined, indent=2))
+    (out / "compare.md").write_text(markdown(combined))
+    _plot(combined, out / "compare.png")
+    return combined
+
+
+def markdown(combined):
+    p = combined["parity"]
+    lines = [
+        "# audiofront: cross-backend comparison",
+        "",
+        "## Parity (every layer, forward and gradients)",
+        "",
+    ]
+    lines.append(
+        f"Backends: {', '.join(p['backends'])}"
+        + (f"; skipped: {', '.join(p['skipped'])}" if p["skipped"] else "")
+    )
+    lines += [
+        "",
+        "| case | quantity | pair | max abs diff | relative | bound | ok |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for c in p["comparisons"]:
+        unit = " dB" if c["unit"] == "dB" else ""
+        lines.append(
+            f"| {c['case']} | {c['quantity']} | {c['a']} vs {c['b']} | {c['max_abs']:.3g}{unit} | {c['relative']:.3g} | "
+            f"{c['bound']:g}{unit or ' rel'} | {'ok' if c['ok'] else '**FAIL**'} |"
+        )
+    for where, message in p["errors"].items():
+        lines.append(f"\nError {where}: {message.splitlines()[0]}")
+    lines.append(f"\nParity verdict: {'all within bounds' if p['ok'] else 'OUT OF BOUNDS'}.\n")
+    for workload, result in combined["bench"].items():
+        lines += [f"## Speed: {workload} workload", "", bench.markdown_table(result)]
+    return "\n".join(lines)
+
+
+def _plot(combined, path):
+    records = []
+    for workload, result in combined["bench"].items():
+        records += [
+            dict(r, implementation=f"{r['implementation']} [{workload}]")
+            for r in result["records"]
+            if r["pass"] == "forward"
+        ]
+    if not records:
+        return None
+    first = next(iter(combined["bench"].values()))
+    merged = {"records": records, "machine": first["machine"], "settings": first["settings"]}
+    return bench.plot(
+        merged,
+        path,
+        title="forward pass, " + " and ".join(f"{w} workload" for w in combined["bench"]),
+    )
