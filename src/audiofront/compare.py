@@ -58,7 +58,7 @@ def run(
     """Runs parity and bench, writes the reports, returns the combined dict."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    report = parity.compare(_parity_cases(source), grad=True, reference=None, progress=progress)
+    report = parity.compare(_parity_cases(source), grad=True, progress=progress)
     combined = {"parity": report.to_json(), "bench": {}}
     for workload in workloads:
         result = bench.run(

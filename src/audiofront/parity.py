@@ -410,9 +410,7 @@ def _run_worker(command, spec_path, backend, out=None, env=None, timeout=1800):
         raise RuntimeError(f"{backend} {command} failed (exit {result.returncode}):\n{tail}")
 
 
-def compare(
-    cases, backends=BACKENDS, grad=False, reference=None, imports=(), workdir=None, progress=False
-):
+def compare(cases, backends=BACKENDS, grad=False, imports=(), workdir=None, progress=False):
     """Runs every case under every available backend and judges each pair.
 
     Args:
@@ -489,73 +487,33 @@ def compare(
                 if key not in results[b]:
                     report.errors[f"{b} {name}"] = f"missing {quantity}"
                     continue
-                if is_grad:
-                    report.comparisons.append(
-                        _judge(
-                            name,
-                            quantity,
-                            a,
-                            b,
-                            results[a][key],
-                            results[b][key],
-                            "linear",
-                            GRAD_RTOL,
-                        )
-                    )
-                elif kind == "db":
-                    report.comparisons.append(
-                        _judge(
-                            name, quantity, a, b, results[a][key], results[b][key], "dB", OUTPUT_DB
-                        )
-                    )
-                else:
-                    report.comparisons.append(
-                        _judge(
-                            name,
-                            quantity,
-                            a,
-                            b,
-                            results[a][key],
-                            results[b][key],
-                            "linear",
-                            OUTPUT_RTOL,
-                        )
-                    )
+                unit, bound = (
+                    ("linear", GRAD_RTOL)
+                    if is_grad
+                    else ("dB", OUTPUT_DB)
+                    if kind == "db"
+                    else ("linear", OUTPUT_RTOL)
+                )
+                report.comparisons.append(
+                    _judge(name, quantity, a, b, results[a][key], results[b][key], unit, bound)
+                )
         for i, expected in enumerate(case.get("reference") or []):
             key = f"{name}/output/{i}"
+            mask = None
+            if kind == "db" and case.get("reference_top_db") is not None:
+                axes = tuple(range(1, expected.ndim))
+                mask = (
+                    expected
+                    > expected.max(axis=axes, keepdims=True) - case["reference_top_db"] + 1e-9
+                )
+            unit, bound = ("dB", REFERENCE_DB) if kind == "db" else ("linear", REFERENCE_RTOL)
             for backend in ran:
-                if kind == "db":
-                    top_db = case.get("reference_top_db")
-                    mask = None
-                    if top_db is not None:
-                        axes = tuple(range(1, expected.ndim))
-                        mask = expected > expected.max(axis=axes, keepdims=True) - top_db + 1e-9
-                    report.comparisons.append(
-                        _judge(
-                            name,
-                            f"output {i}",
-                            backend,
-                            "librosa",
-                            expected,
-                            results[backend][key],
-                            "dB",
-                            REFERENCE_DB,
-                            mask,
-                        )
+                got = results[backend][key]
+                report.comparisons.append(
+                    _judge(
+                        name, f"output {i}", backend, "librosa", expected, got, unit, bound, mask
                     )
-                else:
-                    report.comparisons.append(
-                        _judge(
-                            name,
-                            f"output {i}",
-                            backend,
-                            "librosa",
-                            expected,
-                            results[backend][key],
-                            "linear",
-                            REFERENCE_RTOL,
-                        )
-                    )
+                )
     if tmp is not None:
         tmp.cleanup()
     return report
@@ -571,6 +529,21 @@ def _progress(enabled, total):
     return bar, bar.add_task("parity", total=total)
 
 
+def layer_case(
+    layer, params=None, name=None, source="fsdd", batch=2, seconds=1.0, sample_rate=None
+):
+    """A `compare` case for an audiofront layer by name, with an input made for it.
+
+    A layer that takes ``sample_rate`` gets the input's rate unless ``params`` sets it.
+    """
+    params = dict(params or {})
+    waves, sr = make_input(source, batch=batch, seconds=seconds, sample_rate=sample_rate)
+    if "sample_rate" not in params and layer in ("MelSpectrogram", "Filterbank"):
+        params["sample_rate"] = sr
+    x = layer_input(layer, params, waves, sr)
+    return {"name": name or layer, "layer": layer, "params": params, "input": x}
+
+
 def compare_layer(
     layer, params=None, source="fsdd", batch=2, seconds=1.0, sample_rate=None, **kwargs
 ):
@@ -578,12 +551,10 @@ def compare_layer(
     ``reference="librosa"`` is passed."""
     if layer not in LAYERS:
         raise ValueError(f"`layer` must be one of {LAYERS}. Received: layer={layer!r}")
-    params = dict(params or {})
-    waves, sr = make_input(source, batch=batch, seconds=seconds, sample_rate=sample_rate)
-    if "sample_rate" not in params and layer in ("MelSpectrogram", "Filterbank"):
-        params["sample_rate"] = sr
-    x = layer_input(layer, params, waves, sr)
-    case = {"name": layer, "layer": layer, "params": params, "input": x}
+    case = layer_case(
+        layer, params, source=source, batch=batch, seconds=seconds, sample_rate=sample_rate
+    )
+    params, x = case["params"], case["input"]
     reference = kwargs.pop("reference", None)
     if reference == "librosa":
         case["reference"] = librosa_reference(layer, params, x)

@@ -15,17 +15,16 @@ __all__ = ["layer_case", "model_case", "assert_backends_agree"]
 def layer_case(
     layer, params=None, name=None, source="chirp", batch=2, seconds=0.5, sample_rate=None
 ):
-    """A `parity.compare` case for an audiofront layer, with its input made for it."""
-    params = dict(params or {})
-    waves, sr = parity.make_input(source, batch=batch, seconds=seconds, sample_rate=sample_rate)
-    if "sample_rate" not in params and layer in ("MelSpectrogram", "Filterbank"):
-        params["sample_rate"] = sr
-    return {
-        "name": name or layer,
-        "layer": layer,
-        "params": params,
-        "input": parity.layer_input(layer, params, waves, sr),
-    }
+    """A `parity.compare` case for an audiofront layer (see `parity.layer_case`)."""
+    return parity.layer_case(
+        layer,
+        params,
+        name=name,
+        source=source,
+        batch=batch,
+        seconds=seconds,
+        sample_rate=sample_rate,
+    )
 
 
 def model_case(path, inputs, name=None):
