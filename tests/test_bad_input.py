@@ -22,6 +22,7 @@ CONSTRUCTION_ERRORS = [
     (STFT, dict(n_fft=256, window=np.ones(100)), ["`window`", "win_length=256", "(100,)"]),
     (STFT, dict(pad_mode="edge"), ["`pad_mode`", "'edge'", "reflect"]),
     (STFT, dict(center="yes"), ["`center`", "'yes'"]),
+    (STFT, dict(implementation="cufft"), ["`implementation`", "'cufft'", "conv", "fft"]),
     (
         STFT,
         dict(data_format="channels_middle"),
@@ -141,3 +142,16 @@ def test_silence_gives_finite_db_at_the_amin_floor(power, ref, top_db):
     assert np.all(np.isfinite(out))
     floor = 0.0 if ref == "max" else -100.0  # 10 log10(1e-10) = 20 log10(1e-5)
     np.testing.assert_allclose(out, floor, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: STFT(n_fft=256, trainable=True, implementation="fft"),
+        lambda: Spectrogram(n_fft=256, trainable_kernel=True, implementation="fft"),
+        lambda: MelSpectrogram(n_fft=256, n_mels=20, trainable_kernel=True, implementation="fft"),
+    ],
+)
+def test_fft_path_refuses_a_trainable_kernel(make):
+    with pytest.raises(ValueError, match="`implementation` 'fft' needs a frozen kernel"):
+        make()(np.zeros((1, 1000), "float32"))

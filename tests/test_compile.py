@@ -64,6 +64,21 @@ LAYERS = {
         ),
         "stereo",
     ),
+    "mel_db_fft": (
+        lambda: MelSpectrogram(
+            sample_rate=8000,
+            n_fft=400,
+            hop_length=160,
+            n_mels=40,
+            decibel=True,
+            implementation="fft",
+        ),
+        "wave",
+    ),
+    "stft_conv_reflect": (
+        lambda: STFT(n_fft=256, hop_length=100, pad_mode="reflect", implementation="conv"),
+        "wave",
+    ),
     "filterbank": (
         lambda: Filterbank(kind="linear", n_filters=24, sample_rate=8000, n_fft=512),
         "spectra",
@@ -96,7 +111,9 @@ def test_compiled_call_equals_eager(name):
         np.testing.assert_allclose(f, e, rtol=1e-5, atol=1e-5 * np.abs(e).max())
 
 
-@pytest.mark.parametrize("name", ["stft_complex", "mel_db_trainable", "mel_nocenter_stereo"])
+@pytest.mark.parametrize(
+    "name", ["stft_complex", "mel_db_trainable", "mel_nocenter_stereo", "mel_db_fft"]
+)
 def test_repeated_calls_compile_once(name):
     """New data of the same shape must not trigger a new trace or a recompilation."""
     make, kind = LAYERS[name]

@@ -14,6 +14,8 @@ from audiofront import STFT, MelSpectrogram, Spectrogram, filters
 from conftest import assert_db_close, assert_linear_close, fsdd_batch, synthetic_batch, to_numpy
 
 N_FFTS = (256, 400, 512, 1024, 2048)
+# Both STFT paths meet the same bounds: the strided conv and keras.ops.rfft.
+IMPLEMENTATIONS = pytest.mark.parametrize("implementation", ["conv", "fft"])
 
 
 def hops(n_fft):
@@ -48,10 +50,18 @@ STFT_GRID = [
 
 
 @pytest.mark.parametrize("n_fft,hop_length,center,pad_mode", STFT_GRID)
-def test_stft_complex_matches_librosa_on_speech(n_fft, hop_length, center, pad_mode):
+@IMPLEMENTATIONS
+def test_stft_complex_matches_librosa_on_speech(
+    implementation, n_fft, hop_length, center, pad_mode
+):
     batch = fsdd_batch()
     layer = STFT(
-        n_fft=n_fft, hop_length=hop_length, center=center, pad_mode=pad_mode, mode="complex"
+        n_fft=n_fft,
+        hop_length=hop_length,
+        center=center,
+        pad_mode=pad_mode,
+        mode="complex",
+        implementation=implementation,
     )
     real, imag = to_numpy(layer(batch))
     reference = librosa_batch(
@@ -75,13 +85,21 @@ def window_argument(name, win_length):
 @pytest.mark.parametrize("n_fft", N_FFTS)
 @pytest.mark.parametrize("window", ["hann", "hamming", "blackman", ARRAY_WINDOW])
 @pytest.mark.parametrize("mode", ["magnitude", "power"])
-def test_stft_short_windows_match_librosa(n_fft, window, mode):
+@IMPLEMENTATIONS
+def test_stft_short_windows_match_librosa(implementation, n_fft, window, mode):
     """win_length < n_fft: the window is centred in the frame, as librosa does."""
     batch = synthetic_batch(length=6000)
     win_length = 3 * n_fft // 4
     hop_length = win_length // 4
     win = window_argument(window, win_length)
-    layer = STFT(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=win, mode=mode)
+    layer = STFT(
+        n_fft=n_fft,
+        hop_length=hop_length,
+        win_length=win_length,
+        window=win,
+        mode=mode,
+        implementation=implementation,
+    )
     reference = np.abs(
         librosa_batch(
             librosa.stft,
@@ -97,11 +115,14 @@ def test_stft_short_windows_match_librosa(n_fft, window, mode):
 
 @pytest.mark.parametrize("window", ["hann", "hamming", "blackman", "rectangular", ARRAY_WINDOW])
 @pytest.mark.parametrize("power", [1.0, 2.0])
-def test_spectrogram_windows_and_powers(window, power):
+@IMPLEMENTATIONS
+def test_spectrogram_windows_and_powers(implementation, window, power):
     batch = fsdd_batch()
     n_fft, hop_length = 512, 128
     win = window_argument(window, n_fft)
-    layer = Spectrogram(n_fft=n_fft, hop_length=hop_length, window=win, power=power)
+    layer = Spectrogram(
+        n_fft=n_fft, hop_length=hop_length, window=win, power=power, implementation=implementation
+    )
     reference = (
         np.abs(
             librosa_batch(
@@ -129,11 +150,14 @@ DB_GRID = list(itertools.product([1.0, 2.0], [1.0, 0.5, "max"], [80.0, 40.0, Non
 
 
 @pytest.mark.parametrize("power,ref,top_db", DB_GRID)
-def test_spectrogram_decibel_matches_librosa(power, ref, top_db):
+@IMPLEMENTATIONS
+def test_spectrogram_decibel_matches_librosa(implementation, power, ref, top_db):
     batch = fsdd_batch()
     batch[1] *= 0.01  # a quiet example next to loud ones: statistics are per example
     kwargs = dict(n_fft=512, hop_length=128)
-    layer = Spectrogram(**kwargs, power=power, decibel=True, ref=ref, top_db=top_db)
+    layer = Spectrogram(
+        **kwargs, power=power, decibel=True, ref=ref, top_db=top_db, implementation=implementation
+    )
     spectra = np.abs(librosa_batch(librosa.stft, batch, **kwargs)) ** power
     reference = db_reference(spectra, power, ref, None, top_db)
     assert_db_close(mono(to_numpy(layer(batch))), reference, top_db)
@@ -163,13 +187,19 @@ def signal(kind, sample_rate):
 
 @pytest.mark.parametrize("power", [1.0, 2.0])
 @pytest.mark.parametrize("sample_rate,n_fft,hop_length,n_mels,fmin,fmax,htk,norm,kind", MEL_GRID)
+@IMPLEMENTATIONS
 def test_melspectrogram_matches_librosa(
-    sample_rate, n_fft, hop_length, n_mels, fmin, fmax, htk, norm, kind, power
+    implementation, sample_rate, n_fft, hop_length, n_mels, fmin, fmax, htk, norm, kind, power
 ):
     batch = signal(kind, sample_rate)
     mel = dict(n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm)
     layer = MelSpectrogram(
-        sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, power=power, **mel
+        sample_rate=sample_rate,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        power=power,
+        implementation=implementation,
+        **mel,
     )
     reference = librosa_batch(
         librosa.feature.melspectrogram,
@@ -189,7 +219,10 @@ def test_melspectrogram_matches_librosa(
 @pytest.mark.parametrize(
     "power,ref,top_db", [(2.0, 1.0, 80.0), (2.0, "max", None), (1.0, "max", 80.0), (1.0, 0.1, None)]
 )
-def test_melspectrogram_decibel_matches_librosa(center, pad_mode, power, ref, top_db):
+@IMPLEMENTATIONS
+def test_melspectrogram_decibel_matches_librosa(
+    implementation, center, pad_mode, power, ref, top_db
+):
     batch = fsdd_batch()
     batch[2] *= 0.05
     kwargs = dict(
@@ -204,6 +237,7 @@ def test_melspectrogram_decibel_matches_librosa(center, pad_mode, power, ref, to
         pad_mode=pad_mode,
         power=power,
         decibel=True,
+        implementation=implementation,
         ref=ref,
         top_db=top_db,
     )

@@ -77,6 +77,22 @@ def conv_stft(signals, kernel, hop_length):
     return spectra[..., :bins], spectra[..., bins:]
 
 
+def fft_stft(signals, window, hop_length):
+    """Frames ``(batch, samples)`` by a gather, windows them and takes ``ops.rfft``.
+
+    The same transform as `conv_stft` with an exact DFT kernel, for frozen kernels:
+    ``window`` is the ``(n_fft,)`` analysis window (zero-padded to ``n_fft``). Returns
+    ``(real, imag)``, each ``(batch, frames, n_fft // 2 + 1)``.
+    """
+    n_fft = window.shape[0]
+    length = signals.shape[1]
+    if not isinstance(length, int):  # unknown until run time (TensorFlow graphs)
+        length = ops.shape(signals)[1]
+    frames = 1 + (length - n_fft) // hop_length
+    index = ops.arange(n_fft)[None, :] + hop_length * ops.arange(frames)[:, None]
+    return ops.rfft(ops.take(signals, index, axis=1) * window)
+
+
 def magnitude_to_power(real, imag, power=2.0):
     """``|X| ** power`` from real and imaginary parts, with a finite gradient at 0."""
     squared = ops.square(real) + ops.square(imag)

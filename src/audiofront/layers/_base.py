@@ -14,6 +14,7 @@ from audiofront import filters
 from audiofront import ops as af_ops
 
 PAD_MODES = ("constant", "reflect")
+IMPLEMENTATIONS = ("auto", "conv", "fft")
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
@@ -51,6 +52,18 @@ def check_float_input(inputs):
         )
 
 
+def fastest_frozen_path():
+    """The faster of "conv" and "fft" for a frozen kernel on this backend and device,
+    from the measurements recorded in `audiofront._measured`."""
+    from audiofront import _measured
+
+    # Where a new tensor lands (torch: "cuda:0", TensorFlow: ".../device:GPU:0",
+    # JAX: "cuda:0"); asked once, when the layer is built.
+    where = str(getattr(ops.convert_to_tensor(0.0), "device", "")).lower()
+    device = "gpu" if ("gpu" in where or "cuda" in where) else "cpu"
+    return _measured.FASTER_FROZEN_PATH.get((keras.backend.backend(), device), _measured.UNMEASURED)
+
+
 def math_dtype(compute_dtype):
     """Front-end arithmetic runs in float32, or float64 when the layer asks for it."""
     return "float64" if compute_dtype == "float64" else "float32"
@@ -75,10 +88,12 @@ class STFTBase(keras.layers.Layer):
         center=True,
         pad_mode="constant",
         data_format=None,
+        implementation="auto",
         **kwargs,
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
+        self.implementation = check_choice("implementation", implementation, IMPLEMENTATIONS)
         n_fft = check_positive_int("n_fft", n_fft)
         if win_length is not None:
             win_length = check_positive_int("win_length", win_length)
@@ -185,6 +200,20 @@ class STFTBase(keras.layers.Layer):
             initializer=self._dft_kernel_initializer,
             trainable=self._kernel_trainable,
         )
+        self._path = self._resolve_implementation()
+
+    def _resolve_implementation(self):
+        """``"conv"`` or ``"fft"``, fixed when the layer is built (see `implementation`)."""
+        trainable = self._kernel_trainable and self.trainable
+        if self.implementation == "fft" and trainable:
+            raise ValueError(
+                "`implementation` 'fft' needs a frozen kernel: it computes the exact DFT and "
+                "ignores the kernel weight. Received: implementation='fft' with a trainable "
+                "kernel; use 'conv' or 'auto'"
+            )
+        if self.implementation != "auto":
+            return self.implementation
+        return "conv" if trainable else fastest_frozen_path()
 
     # -- computation ----------------------------------------------------------
 
@@ -202,7 +231,12 @@ class STFTBase(keras.layers.Layer):
         signals = af_ops.fold_channels(ops.cast(inputs, dtype), self.data_format)
         if self.center:
             signals = af_ops.center_pad(signals, self.n_fft // 2, self.pad_mode)
-        real, imag = af_ops.conv_stft(signals, ops.cast(self.kernel, dtype), self._hop_length)
+        kernel = ops.cast(self.kernel, dtype)
+        if self._path == "fft":
+            # The DC cosine column of the exact DFT kernel is the (zero-padded) window.
+            real, imag = af_ops.fft_stft(signals, kernel[:, 0, 0], self._hop_length)
+        else:
+            real, imag = af_ops.conv_stft(signals, kernel, self._hop_length)
         features = self._spectral(real, imag)
 
         def finish(x):
@@ -224,6 +258,7 @@ class STFTBase(keras.layers.Layer):
                 "center": self.center,
                 "pad_mode": self.pad_mode,
                 "data_format": self.data_format,
+                "implementation": self.implementation,
             }
         )
         return config

@@ -32,6 +32,11 @@ class MelSpectrogram(SpectralBase):
         trainable_kernel: train the DFT kernel.
         trainable_filterbank: train the mel filterbank.
         data_format: ``"channels_last"`` or ``"channels_first"``.
+        implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
+            ``"fft"`` (framing and ``keras.ops.rfft``: the exact DFT, frozen kernels
+            only) or ``"auto"``: the conv when the kernel is trainable, else the path
+            measured faster on this backend and device (`audiofront._measured`). Both
+            meet the same numeric bounds.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
     Input shape:
@@ -80,6 +85,7 @@ class MelSpectrogram(SpectralBase):
         trainable_kernel=False,
         trainable_filterbank=False,
         data_format=None,
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(
@@ -96,6 +102,7 @@ class MelSpectrogram(SpectralBase):
             top_db=top_db,
             trainable_kernel=trainable_kernel,
             data_format=data_format,
+            implementation=implementation,
             **kwargs,
         )
         self.sample_rate = sample_rate

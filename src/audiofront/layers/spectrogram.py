@@ -81,6 +81,11 @@ class Spectrogram(SpectralBase):
         ref, amin, top_db: as `Decibel`.
         trainable_kernel: train the DFT kernel.
         data_format: ``"channels_last"`` or ``"channels_first"``.
+        implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
+            ``"fft"`` (framing and ``keras.ops.rfft``: the exact DFT, frozen kernels
+            only) or ``"auto"``: the conv when the kernel is trainable, else the path
+            measured faster on this backend and device (`audiofront._measured`). Both
+            meet the same numeric bounds.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
     Input shape:
@@ -114,6 +119,7 @@ class Spectrogram(SpectralBase):
         top_db=80.0,
         trainable_kernel=False,
         data_format=None,
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(
@@ -130,6 +136,7 @@ class Spectrogram(SpectralBase):
             top_db=top_db,
             trainable_kernel=trainable_kernel,
             data_format=data_format,
+            implementation=implementation,
             **kwargs,
         )
 

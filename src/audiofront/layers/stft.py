@@ -32,6 +32,11 @@ class STFT(STFTBase):
         trainable: whether the DFT kernel is trained (Keras's ``trainable``).
         data_format: ``"channels_last"`` or ``"channels_first"``; defaults to
             ``keras.config.image_data_format()``.
+        implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
+            ``"fft"`` (framing and ``keras.ops.rfft``: the exact DFT, frozen kernels
+            only) or ``"auto"``: the conv when the kernel is trainable, else the path
+            measured faster on this backend and device (`audiofront._measured`). Both
+            meet the same numeric bounds.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
     Input shape:
@@ -64,6 +69,7 @@ class STFT(STFTBase):
         mode="magnitude",
         trainable=False,
         data_format=None,
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(
@@ -74,6 +80,7 @@ class STFT(STFTBase):
             center=center,
             pad_mode=pad_mode,
             data_format=data_format,
+            implementation=implementation,
             trainable=trainable,
             **kwargs,
         )
