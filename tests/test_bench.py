@@ -219,3 +219,51 @@ def test_bench_help_and_usage_errors():
     assert "examples:" in text
     assert run_bench("--layers", "Decibel").returncode == 2
     assert run_bench("--backends", "mxnet").returncode == 2
+
+
+@pytest.mark.cross_backend
+def test_compare_writes_parity_and_bench_reports(tmp_path):
+    """The main job's command, small: parity of every layer on three backends, one workload."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audiofront",
+            "compare",
+            "--out",
+            str(tmp_path),
+            "--workloads",
+            "speech",
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--no-overhead",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    combined = json.loads((tmp_path / "compare.json").read_text())
+    assert combined["parity"]["ok"] and combined["parity"]["backends"] == [
+        "jax",
+        "torch",
+        "tensorflow",
+    ]
+    cases = {c["case"] for c in combined["parity"]["comparisons"]}
+    assert cases == {
+        "STFT",
+        "Spectrogram",
+        "MelSpectrogram",
+        "Filterbank",
+        "Decibel",
+        "Normalization2D",
+        "AdditiveNoise",
+        "SpecAugment",
+    }
+    backends = {r["backend"] for r in combined["bench"]["speech"]["records"]}
+    assert backends == {"jax", "torch", "tensorflow", "numpy"}
+    text = (tmp_path / "compare.md").read_text()
+    assert "## Parity" in text and "## Speed: speech workload" in text
+    assert (tmp_path / "compare.png").stat().st_size > 10_000

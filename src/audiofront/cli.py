@@ -211,6 +211,25 @@ def build_parser():
         metavar="DIR",
         help="where bench.json, bench.md, bench.png go",
     )
+
+    c = commands.add_parser(
+        "compare",
+        help="the main job: parity of every layer, then bench on the kapre and speech workloads",
+        description="Parity of every layer across backends (forward and gradients), then audiofront "
+        "bench on both workloads with backward passes and the Kapre-overhead experiment; writes "
+        "OUT/compare.md, compare.json, compare.png (what `nox -s compare` runs).",
+    )
+    c.add_argument(
+        "--out", default="reports", metavar="DIR", help="output folder (default reports)"
+    )
+    c.add_argument(
+        "--repeats", type=int, default=5, metavar="N", help="timed calls per measurement"
+    )
+    c.add_argument("--warmup", type=int, default=2, metavar="N", help="untimed calls before timing")
+    c.add_argument(
+        "--workloads", default="kapre,speech", metavar="LIST", help="comma-separated workloads"
+    )
+    c.add_argument("--no-overhead", action="store_true", help="skip the Kapre-overhead experiment")
     return parser
 
 
