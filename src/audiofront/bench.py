@@ -460,10 +460,12 @@ def plot(result, path, title=None):
         ax.set_title(f"{p}", fontsize=10)
         ax.grid(axis="x", which="both", alpha=0.3)
     s = result["settings"]
+    if title is None:
+        title = (
+            f"{s['workload']} workload: {s['batch']} x {s['seconds']} s at {s['sample_rate']} Hz"
+        )
     fig.suptitle(
-        f"{s['workload']} workload: {s['batch']} x {s['seconds']} s at {s['sample_rate']} Hz; "
-        f"{result['machine']['cpu']}, {result['machine']['cores']} cores",
-        fontsize=10,
+        f"{title}; {result['machine']['cpu']}, {result['machine']['cores']} cores", fontsize=10
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
