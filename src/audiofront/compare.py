@@ -71,21 +71,32 @@ def run(
             out=out / f"bench-{workload}",
             progress=progress,
         )
-        peers = out / f"peers-{workload}" / "bench.json"
-        if peers.exists():
-            extra = json.loads(peers.read_text())
-            # Only what the main environment cannot hold: Kapre.
-            result["records"] += [r for r in extra["records"] if r["implementation"] == "kapre"]
-            result["notes"] = [
-                n for n in result["notes"] if not n.startswith("kapre not installed")
-            ] + [f"peers from {peers} (versions {extra.get('versions', {})})"]
-            bench.add_ratios(result["records"])
-            bench.write(result, out / f"bench-{workload}")
+        merge_peers(result, out, workload)
         combined["bench"][workload] = result
     (out / "compare.json").write_text(json.dumps(combined, indent=2))
     (out / "compare.md").write_text(markdown(combined))
     _plot(combined, out / "compare.png")
     return combined
+
+
+def merge_peers(result, out, workload):
+    """Adds Kapre's records from ``out/peers-<workload>/bench.json`` (written by
+    ``nox -s peers`` in Kapre's own environment), if present, and rewrites the bench files."""
+    peers = Path(out) / f"peers-{workload}" / "bench.json"
+    if not peers.exists():
+        return False
+    extra = json.loads(peers.read_text())
+    # Only what the main environment cannot hold: Kapre.
+    result["records"] = [r for r in result["records"] if r["implementation"] != "kapre"]
+    result["records"] += [r for r in extra["records"] if r["implementation"] == "kapre"]
+    result["notes"] = [
+        n for n in result["notes"] if not n.startswith(("kapre not installed", "peers from"))
+    ]
+    versions = {k: extra.get("versions", {}).get(k) for k in ("kapre", "keras", "tensorflow")}
+    result["notes"].append(f"kapre measured in the peers environment ({versions})")
+    bench.add_ratios(result["records"])
+    bench.write(result, Path(out) / f"bench-{workload}")
+    return True
 
 
 def markdown(combined):
