@@ -60,6 +60,7 @@ def small_run(tmp_path_factory):
     return out, json.loads((out / "bench.json").read_text()), result.stdout
 
 
+@pytest.mark.slow
 def test_outputs_written_with_records_and_machine(small_run):
     out, data, stdout = small_run
     assert (out / "bench.md").read_text().startswith("Machine: ")
@@ -72,6 +73,7 @@ def test_outputs_written_with_records_and_machine(small_run):
     assert "audiofront bench" in stdout
 
 
+@pytest.mark.slow
 def test_audiofront_eager_compiled_forward_backward_and_peers(small_run):
     _out, data, _stdout = small_run
     ours = {
@@ -106,6 +108,7 @@ def test_audiofront_eager_compiled_forward_backward_and_peers(small_run):
     )
 
 
+@pytest.mark.slow
 def test_no_peers_no_compile_and_layers(tmp_path):
     result = run_bench(
         "--backends",
@@ -131,6 +134,7 @@ def test_no_peers_no_compile_and_layers(tmp_path):
     assert {r["mode"] for r in records} == {"eager"}
 
 
+@pytest.mark.slow
 def test_kapre_overhead_experiment_records(tmp_path):
     result = run_bench(
         "--backends",
