@@ -97,9 +97,9 @@ class Backend:
         elif self.name == "torch":
             if self.device == "gpu":
                 self.torch.cuda.synchronize()
-        elif self.name == "tensorflow":
-            for leaf in leaves:
-                leaf.numpy() if self.device == "gpu" else None
+        elif self.name == "tensorflow" and self.device == "gpu":
+            for leaf in leaves:  # GPU kernels run asynchronously; CPU eager ops do not
+                leaf.numpy()
         return out
 
     def compile(self, fn):

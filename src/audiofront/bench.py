@@ -20,7 +20,6 @@ Example:
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -479,13 +478,3 @@ def write(result, out):
     (out / "bench.json").write_text(json.dumps(result, indent=2))
     (out / "bench.md").write_text(markdown_table(result))
     plot(result, out / "bench.png")
-
-
-def summary(records):
-    """Median of medians per (backend, implementation, mode, pass): a compact view."""
-    groups = {}
-    for r in records:
-        groups.setdefault((r["backend"], r["implementation"], r["mode"], r["pass"]), []).append(
-            r["median_ms"]
-        )
-    return {k: statistics.median(v) for k, v in groups.items()}

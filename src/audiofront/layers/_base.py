@@ -111,13 +111,9 @@ class STFTBase(keras.layers.Layer):
                 "`hop_length` must be a positive integer; its default win_length // 4 "
                 f"is 0 for win_length={self._win_length}. Pass hop_length explicitly."
             )
-        if not isinstance(window, str):
+        if not isinstance(window, str) and np.ndim(window) == 1:
             # Keep configs JSON-friendly: an array window is stored as a list.
-            window = (
-                [float(v) for v in np.asarray(window, dtype=np.float64).ravel()]
-                if np.ndim(window) == 1
-                else window
-            )
+            window = [float(v) for v in np.asarray(window, dtype=np.float64)]
         filters.get_window(window, self._win_length)  # raises on a bad window
         self.n_fft = n_fft
         self.hop_length = hop_length
