@@ -36,6 +36,19 @@ over the fastest peer's (non-audiofront) on the same backend, device and pass.
 """
 
 
+SHOW_EXAMPLES = """\
+examples:
+  audiofront show speech.wav                                  # writes speech.png
+  audiofront show speech.wav -p n_fft=1024 -p n_mels=80 -p fmax=8000 --out speech-hires.png
+  audiofront show 7_jackson_32.wav --model digits.keras       # + its learned filterbank
+
+Settings (-p KEY=VALUE): n_fft (default: about 32 ms, a power of two), hop_length (n_fft/4),
+win_length, window, n_mels (40 up to 8 kHz sample rates, else 64), fmin, fmax, htk, top_db (80).
+With --model and no -p, the model's own mel settings are used. Computed with audiofront's
+layers under the current KERAS_BACKEND.
+"""
+
+
 def parse_param(text):
     """``KEY=VALUE`` with VALUE a Python literal (``512``, ``True``, ``'hann'``, ``(0, 20)``);
     anything that is not a literal is taken as a string (``window=hann``)."""
@@ -212,6 +225,27 @@ def build_parser():
         help="where bench.json, bench.md, bench.png go",
     )
 
+    s = commands.add_parser(
+        "show",
+        help="draw a WAV file's waveform, linear and mel spectrograms (and a model's filterbank)",
+        description="A PNG with the waveform, the linear and the mel spectrogram in dB (time in "
+        "seconds, frequency in Hz); with --model, the learned filterbank over the initial mel filters.",
+        epilog=SHOW_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("file", metavar="FILE.wav", help="a PCM WAV file (channels are averaged)")
+    s.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        type=parse_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a front-end setting as a Python literal, e.g. -p n_fft=512 (repeatable)",
+    )
+    s.add_argument("--model", metavar="PATH.keras", help="a trained model with a MelSpectrogram")
+    s.add_argument("--out", metavar="PNG", help="where the figure goes (default FILE.png)")
+
     c = commands.add_parser(
         "compare",
         help="the main job: parity of every layer, then bench on the kapre and speech workloads",
@@ -325,6 +359,15 @@ def main(argv=None):
         return run_parity(args, parser)
     if args.command == "bench":
         return run_bench(args, parser)
+    if args.command == "show":
+        from audiofront import show
+
+        try:
+            out = show.show(args.file, dict(args.param), model=args.model, out=args.out)
+        except (ValueError, FileNotFoundError) as error:
+            parser.error(str(error))
+        print(f"wrote {out}")
+        return 0
     if args.command == "compare":
         from audiofront import compare
 
