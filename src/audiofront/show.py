@@ -170,18 +170,21 @@ def filterbank_data(model):
     }
 
 
-def _mel_axis(ax, fmin, fmax, htk):
+def _mel_axis(ax, fmin, fmax, htk, which="y"):
     """A frequency axis spaced as the mel scale, labelled in Hz."""
-    ax.set_yscale(
-        "function",
-        functions=(
-            lambda f: filters.hz_to_mel(np.maximum(f, 0.0), htk=htk),
-            lambda m: filters.mel_to_hz(m, htk=htk),
-        ),
+    scale = (
+        lambda f: filters.hz_to_mel(np.maximum(f, 0.0), htk=htk),
+        lambda m: filters.mel_to_hz(m, htk=htk),
     )
     ticks = [t for t in (0, 250, 500, 1000, 2000, 4000, 8000, 16000) if fmin <= t <= fmax]
-    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
-    ax.set_ylim(fmin, fmax)
+    if which == "y":
+        ax.set_yscale("function", functions=scale)
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_ylim(fmin, fmax)
+    else:
+        ax.set_xscale("function", functions=scale)
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_xlim(fmin, fmax)
 
 
 def figure(data, filterbank=None, title=None):
@@ -246,12 +249,8 @@ def figure(data, filterbank=None, title=None):
         for i in range(filterbank["learned"].shape[1]):
             ax.plot(freqs, filterbank["learned"][:, i], color=colours[i % len(colours)], lw=1.0)
         c = filterbank["config"]
-        ax.set(
-            xlabel="frequency (Hz)",
-            ylabel="weight",
-            xlim=(0, c["sample_rate"] / 2),
-            ylim=(0, None),
-        )
+        ax.set(xlabel="frequency (Hz, mel-spaced axis)", ylabel="weight", ylim=(0, None))
+        _mel_axis(ax, 0.0, c["sample_rate"] / 2, c["htk"], which="x")
         change = np.abs(filterbank["learned"] - filterbank["initial"]).max()
         ax.set_title(
             f"learned filterbank of '{filterbank['name']}' (colours) over its initial mel "
