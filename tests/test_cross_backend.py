@@ -184,3 +184,52 @@ def test_cli_model_option_on_a_trained_model(trained_models, tmp_path):
     report = json.loads(report_path.read_text())
     assert report["ok"] and report["backends"] == list(BACKENDS)
     assert any(c["quantity"].startswith("grad mel_spectrogram") for c in report["comparisons"])
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fsdd_digits.py"
+
+
+@pytest.fixture(scope="module")
+def example_models(tmp_path_factory):
+    """examples/fsdd_digits.py in its reduced mode under each backend, saving its model; under
+    torch it also runs its own --check-backends (load under jax and tensorflow, compare)."""
+    directory = tmp_path_factory.mktemp("example")
+    for backend in BACKENDS:
+        env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
+        command = [sys.executable, str(EXAMPLE), "--quick"]  # the best model, cnn1d
+        command += ["--save", str(directory / f"{backend}.keras")]
+        command += ["--json", str(directory / f"{backend}.json")]
+        if backend == "torch":
+            command.append("--check-backends")
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, f"{backend}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    return directory
+
+
+def test_example_model_saved_under_each_backend_predicts_the_same_under_every_backend(
+    example_models,
+):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fsdd_digits", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    x, _ = example.load_split(None, "test", limit=30)
+    cases = [
+        testing.model_case(example_models / f"{backend}.keras", x, name=f"fsdd_digits/{backend}")
+        for backend in BACKENDS
+    ]
+    report = testing.assert_backends_agree(cases, grad=False)
+    assert len(report.comparisons) == len(BACKENDS) * 3  # three pairs for each saved model
+    worst = max(c.max_abs for c in report.comparisons)
+    print(f"\nexample model, worst |p_a - p_b| over backends: {worst:.3g}")
+
+
+def test_example_check_backends_reports_agreement(example_models):
+    import json
+
+    results = json.loads((example_models / "torch.json").read_text())["cross_backend"]
+    assert set(results) == {"jax", "tensorflow"}
+    for backend, r in results.items():
+        assert r["same_predicted_digit"] == 1.0, (backend, r)
+        assert r["max_abs_probability_difference"] <= 1e-5, (backend, r)
