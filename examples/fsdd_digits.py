@@ -22,6 +22,11 @@ cropped to their loudest second (the window of 8,000 samples with the most energ
 keeps the spoken digit and drops trailing silence or noise. One fixed length also means one
 compiled graph for JAX and TensorFlow instead of one per batch shape. Models: see `MODELS`.
 
+Threads: on a CPU shared with other jobs, PyTorch's OpenMP threads wait on each other; on the
+2-core machine of this project's measurements, with another process busy, a training step took
+1.8 s with torch's default 2 threads and 0.08 s with ``OMP_NUM_THREADS=1``. Set it to the
+number of idle cores.
+
 With ``--check-backends`` the trained model is saved to ``.keras`` and loaded under the other
 two backends (a subprocess each, this script with ``--predict``); their test-set predictions
 are compared with the training backend's.
