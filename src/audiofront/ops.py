@@ -78,16 +78,21 @@ def conv_stft(signals, kernel, hop_length):
 
 
 def fft_stft(signals, window, hop_length):
-    """Frames ``(batch, samples)`` by a gather, windows them and takes ``ops.rfft``.
+    """Frames ``(batch, samples)``, windows the frames and takes their real FFT.
 
     The same transform as `conv_stft` with an exact DFT kernel, for frozen kernels:
     ``window`` is the ``(n_fft,)`` analysis window (zero-padded to ``n_fft``). Returns
     ``(real, imag)``, each ``(batch, frames, n_fft // 2 + 1)``.
+
+    The framing is the backend's fastest measured one (see `audiofront._measured`):
+    ``keras.ops.stft`` (``torch.stft``, ``tf.signal.stft``: strided views, no copy of
+    the overlapping frames) on torch and TensorFlow; an index gather then ``ops.rfft``
+    on JAX, where ``ops.stft`` goes through ``jax.scipy.signal.stft`` and is slower.
     """
     n_fft = window.shape[0]
+    if keras.backend.backend() != "jax":
+        return ops.stft(signals, n_fft, hop_length, n_fft, window=window, center=False)
     length = signals.shape[1]
-    if not isinstance(length, int):  # unknown until run time (TensorFlow graphs)
-        length = ops.shape(signals)[1]
     frames = 1 + (length - n_fft) // hop_length
     index = ops.arange(n_fft)[None, :] + hop_length * ops.arange(frames)[:, None]
     return ops.rfft(ops.take(signals, index, axis=1) * window)
