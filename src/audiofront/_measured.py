@@ -1,30 +1,31 @@
 """Which STFT path is faster for a frozen kernel, per (backend, device): what
 ``implementation="auto"`` reads. Filled from `audiofront bench` runs, not guessed.
 
-CPU (Intel Xeon, 2 cores), 2026-11-21, MelSpectrogram(decibel=True) forward, median ms
-of 3 after 1 warm-up, from
+CPU (Intel Xeon, 2 cores), MelSpectrogram(decibel=True) forward, median ms of 5 after 2
+warm-ups (jax: of 3 after 1, 2026-11-21 session 1; torch and tensorflow re-measured in
+session 2, after their FFT path moved from an index gather to ``keras.ops.stft``), from
 
-    audiofront bench --workload {speech,kapre} --no-peers --repeats 3 --warmup 1 \\
-        -p implementation={conv,fft}
+    audiofront bench --workload {speech,kapre} --backends B --no-peers --repeats 5 \\
+        --warmup 2 -p implementation={conv,fft}
 
     workload  backend     mode       conv    fft
     speech    jax         compiled   15.7    3.8
     speech    jax         eager      23.0   19.2
-    speech    torch       compiled   10.6    4.6
-    speech    torch       eager      16.1    8.0
-    speech    tensorflow  compiled    9.7    5.7
-    speech    tensorflow  eager      20.9   21.1
+    speech    torch       compiled   10.0    2.6
+    speech    torch       eager      14.7    4.1
+    speech    tensorflow  compiled   10.5    6.5
+    speech    tensorflow  eager      16.4   18.3
     kapre     jax         compiled  236.6  236.3
     kapre     jax         eager     398.1  429.7
-    kapre     torch       compiled  189.6  122.0
-    kapre     torch       eager     297.4  343.3
-    kapre     tensorflow  compiled  173.4  139.7
-    kapre     tensorflow  eager     197.5  226.3
+    kapre     torch       compiled  232.3  186.4
+    kapre     torch       eager     273.2  213.0
+    kapre     tensorflow  compiled  182.9  179.7
+    kapre     tensorflow  eager     284.5  197.9
 
-In the mode Keras runs by default (XLA for JAX and, in these numbers, TensorFlow; eager for
-torch) the FFT path is faster or equal on both workloads except torch eager on the kapre
-workload (1.15x slower), and 2x faster there on speech; geometric means of fft/conv:
-jax 0.49, torch (eager) 0.76, tensorflow 0.77. So "fft" on every CPU backend.
+The FFT path is faster or equal in every compiled case and in torch eager (1.3-3.6x on
+speech); the eager exceptions (JAX kapre 1.08x, TF speech 1.12x slower) are modes nobody
+picks for speed. Geometric means of fft/conv: jax 0.49 (compiled), torch 0.47 (eager),
+tensorflow 0.78 (compiled). So "fft" on every CPU backend.
 """
 
 FASTER_FROZEN_PATH = {
