@@ -271,3 +271,24 @@ def test_compare_writes_parity_and_bench_reports(tmp_path):
     text = (tmp_path / "compare.md").read_text()
     assert "## Parity" in text and "## Speed: speech workload" in text
     assert (tmp_path / "compare.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_memory_records_count_what_one_call_allocates(tmp_path):
+    result = run_bench(
+        "--backends", BACKEND, "--workload", "custom", "--batch", "4", "--seconds", "10",
+        "-p", "n_mels=32", "--repeats", "1", "--warmup", "0", "--no-peers", "--no-compile",
+        "--memory", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = json.loads((tmp_path / "bench.json").read_text())["records"]
+    memory = [r for r in records if r["pass"] == "memory"]
+    assert {r["implementation"].split(":")[0] for r in memory} == {"audiofront", "native"}
+    samples, frames = 160000, 1 + 160000 // 160
+    io_mb = 4 * (4 * samples + 4 * frames * 32) / 1e6
+    for r in memory:
+        assert r["io_mb"] == pytest.approx(io_mb)
+        # The windowed frames and the complex spectrum are each about 3x the input here: a
+        # call cannot peak below its output, nor (at this size) above 20x its I/O.
+        assert io_mb / 4 < r["peak_mb"] < 20 * io_mb
+    assert "x (input + output)" in (tmp_path / "bench.md").read_text()

@@ -8,6 +8,7 @@ the clock stops; the first call of a compiled function is timed apart as compile
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -450,6 +451,71 @@ def measure(spec):
     return records, notes
 
 
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_memory(spec):
+    """Peak resident memory of one eager forward call, above the process's baseline.
+
+    A fresh process per implementation (``spec["memory"]``: ``"audiofront"`` or
+    ``"native"``). glibc is told to serve every allocation of 64 KiB or more with its own
+    ``mmap`` (so freed buffers leave the resident set and each call's allocations show in
+    it); one untimed call builds and compiles what it needs, on the full batch (JAX compiles
+    each eager op per shape) or, on TensorFlow, whose CPU allocator keeps what it once
+    reserved, on one second; then a thread samples the resident set every 0.2 ms during
+    a call on the full batch. Baseline: the resident set just before that call
+    (framework, kernels and input loaded). Linux only.
+    """
+    import gc
+    import threading
+
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+    backend = Backend(spec["backend"], spec["device"])
+    rng = np.random.default_rng(0)
+    if spec["memory"] == "audiofront":
+        implementation = f"audiofront:{spec['layer']}"
+        fn = audiofront_layer(spec, trainable=False)
+    else:
+        implementation, fn = native_chain(backend, spec)
+    x = backend.tensor(rng.standard_normal((spec["batch"], spec["samples"])).astype(np.float32))
+    warm = x[:1, : spec["sample_rate"]] if spec["backend"] == "tensorflow" else x
+    backend.sync(fn(warm))
+    gc.collect()
+    baseline = peak = _rss_bytes()
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss_bytes())
+            time.sleep(0.0002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out = fn(x)
+    backend.sync(out)
+    done.set()
+    sampler.join()
+    out_bytes = int(np.prod(out.shape)) * 4
+    io_bytes = 4 * spec["batch"] * spec["samples"] + out_bytes
+    return {
+        "backend": spec["backend"],
+        "device": backend.device,
+        "implementation": implementation,
+        "layer": spec["layer"],
+        "mode": "eager",
+        "pass": "memory",
+        "workload": spec["workload"],
+        "peak_mb": (peak - baseline) / 1e6,
+        "io_mb": io_bytes / 1e6,
+        "x_io": (peak - baseline) / io_bytes,
+    }
+
+
 def versions():
     out = {"python": sys.version.split()[0], "numpy": np.__version__}
     for name in ("keras", "jax", "torch", "tensorflow", "librosa", "nnAudio", "kapre"):
@@ -466,7 +532,10 @@ def main(argv):
         spec = json.load(f)
     if spec["backend"] != "numpy":
         import keras  # noqa: F401  (KERAS_BACKEND is set by the caller)
-    records, notes = measure(spec)
+    if spec.get("memory"):
+        records, notes = [measure_memory(spec)], []
+    else:
+        records, notes = measure(spec)
     if spec.get("overhead"):
         from audiofront import bench
 

@@ -138,6 +138,7 @@ def run(
     peers=True,
     device="cpu",
     overhead=False,
+    memory=False,
     out=None,
     progress=False,
     timeout=3600,
@@ -149,6 +150,10 @@ def run(
         "settings": {...}}``; each record has ``backend``, ``device``, ``implementation``,
         ``layer``, ``mode`` (eager / compiled), ``pass`` (forward / backward /
         train_step), ``workload`` and ``median_ms`` (plus spread and compile time).
+        With ``memory=True``, also ``pass="memory"`` records: ``peak_mb`` (peak resident
+        memory of one eager forward call above the process's baseline, for audiofront
+        and the backend's native chain, each in a fresh process), ``io_mb`` (input plus
+        output bytes) and ``x_io`` (their ratio).
     """
     import importlib.util
 
@@ -172,6 +177,11 @@ def run(
                     overhead=overhead and index == 0,
                 )
             )
+            if memory and index == 0:
+                for target in ("audiofront", "native"):
+                    jobs.append(
+                        dict(base, backend=backend, layer=layer, device=device, memory=target)
+                    )
     skipped = [b for b in backends if importlib.util.find_spec(b) is None]
     if peers and device == "cpu":
         jobs += [
@@ -230,8 +240,13 @@ def _is_peer(record):
     return not record["implementation"].startswith("audiofront")
 
 
+def _timings(records):
+    return [r for r in records if r["pass"] != "memory"]
+
+
 def add_ratios(records):
     """Each record's median over the fastest peer's on the same backend, device, layer, pass."""
+    records = _timings(records)
     for r in records:
         if r["pass"] == "train_step":
             continue
@@ -341,7 +356,7 @@ def markdown_table(result):
         "|---|---|---|---|---|---|---:|---:|---:|---:|",
     ]
     rows = sorted(
-        result["records"],
+        _timings(result["records"]),
         key=lambda r: (r["layer"], r["pass"], r["backend"], r["device"], r["median_ms"]),
     )
     for r in rows:
@@ -354,6 +369,24 @@ def markdown_table(result):
             f"| {r['layer']} | {r['backend']} | {r['device']} | {r['pass']} | {r['implementation']} | {r['mode']} | "
             f"{r['median_ms']:.1f} | {r['iqr_ms']:.1f} | {_fmt(r.get('compile_ms'), 4)} | {ratio_text} |"
         )
+    memory = sorted(
+        (r for r in result["records"] if r["pass"] == "memory"),
+        key=lambda r: (r["backend"], r["implementation"]),
+    )
+    if memory:
+        lines += [
+            "",
+            "Peak memory of one eager forward call above the process's baseline (resident set,"
+            " sampled every 0.2 ms, fresh process each):",
+            "",
+            "| layer | backend | device | implementation | peak MB | input + output MB | x (input + output) |",
+            "|---|---|---|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['layer']} | {r['backend']} | {r['device']} | {r['implementation']} | "
+            f"{r['peak_mb']:.0f} | {r['io_mb']:.0f} | {r['x_io']:.2f} |"
+            for r in memory
+        ]
     if result["notes"]:
         lines += ["", "Notes:"] + [f"- {n.splitlines()[0] if n else n}" for n in result["notes"]]
     return "\n".join(lines) + "\n"
@@ -383,7 +416,8 @@ def render(result, console=None):
             column, justify="right" if column in ("median ms", "compile ms", "x peer") else "left"
         )
     for r in sorted(
-        result["records"], key=lambda r: (r["layer"], r["pass"], r["backend"], r["median_ms"])
+        _timings(result["records"]),
+        key=lambda r: (r["layer"], r["pass"], r["backend"], r["median_ms"]),
     ):
         if r["pass"] == "train_step":
             ratio = f"{100 * r.get('overhead', 0):+.0f}%"

@@ -219,6 +219,12 @@ def build_parser():
         "spectrograms versus on raw audio with the front-end in the model",
     )
     b.add_argument(
+        "--memory",
+        action="store_true",
+        help="also measure the peak memory of one eager forward call (audiofront and the "
+        "backend's native chain, a fresh process each; Linux)",
+    )
+    b.add_argument(
         "--out",
         default="bench-results",
         metavar="DIR",
@@ -344,6 +350,7 @@ def run_bench(args, parser):
         peers=args.peers,
         device=args.device,
         overhead=args.experiment == "kapre-overhead",
+        memory=args.memory,
         out=args.out,
         progress=sys.stderr.isatty(),
     )

@@ -68,6 +68,7 @@ def run(
             warmup=warmup,
             backward=True,
             overhead=overhead and workload == "kapre",
+            memory=workload == "kapre",
             out=out / f"bench-{workload}",
             progress=progress,
         )
