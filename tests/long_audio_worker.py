@@ -1,0 +1,64 @@
+"""Runs MelSpectrogram over ten minutes of 16 kHz audio in a fresh process and records the
+peak resident memory it adds (see tests/test_long_audio.py).
+
+Usage: KERAS_BACKEND=... python long_audio_worker.py OUT_DIR
+"""
+
+import gc
+import json
+import resource
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+SECONDS = 600
+CONFIG = dict(sample_rate=SAMPLE_RATE, n_fft=512, hop_length=160, n_mels=64)
+
+
+def long_signal():
+    """A chirp sweeping up and down every 10 s, plus quiet noise; float32, built in place
+    one second at a time so that no float64 copy of the whole signal ever exists."""
+    x = np.empty((1, SAMPLE_RATE * SECONDS), np.float32)
+    rng = np.random.default_rng(0)
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    for second in range(SECONDS):
+        u = (second % 10 + t) / 10.0  # position in the 10 s sweep
+        frequency = 100.0 + 3800.0 * np.abs(2 * u - 1)
+        x[0, second * SAMPLE_RATE : (second + 1) * SAMPLE_RATE] = 0.5 * np.sin(
+            2 * np.pi * np.cumsum(frequency) / SAMPLE_RATE + second
+        ) + 0.01 * rng.standard_normal(SAMPLE_RATE)
+    return x
+
+
+def peak_rss_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def main(out_dir):
+    import keras
+
+    from audiofront import MelSpectrogram
+
+    layer = MelSpectrogram(**CONFIG)
+    np.asarray(keras.ops.convert_to_numpy(layer(np.zeros((1, SAMPLE_RATE), np.float32))))
+    x = long_signal()
+    gc.collect()
+    baseline = peak_rss_bytes()
+    out = np.asarray(keras.ops.convert_to_numpy(layer(x)))
+    peak = peak_rss_bytes()
+    np.save(Path(out_dir) / "mel.npy", out)
+    record = {
+        "backend": keras.backend.backend(),
+        "baseline_bytes": baseline,
+        "peak_bytes": peak,
+        "input_bytes": x.nbytes,
+        "output_bytes": out.nbytes,
+        "shape": list(out.shape),
+    }
+    (Path(out_dir) / "memory.json").write_text(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
