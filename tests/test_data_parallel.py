@@ -9,7 +9,8 @@ the same step on one device.
 
 Each run is a fresh subprocess (tests/data_parallel_worker.py). Bound: the weight update
 of every variable agrees within the contract's gradient bound, 1e-4 of its largest entry
-(averaging two half-batch gradients rounds differently from one full-batch gradient).
+(averaging two half-batch gradients rounds differently from one full-batch gradient), plus
+two float32 ulps of the updated weights.
 """
 
 import os
@@ -85,7 +86,10 @@ def test_one_data_parallel_step_equals_the_single_device_step(tmp_path):
             f"[data-parallel] {backend} {key}: update {np.abs(step).max():.3g}, "
             f"difference {error:.3g}"
         )
-        assert error <= RTOL * np.abs(step).max(), (key, error, np.abs(step).max())
+        # Plus the float32 rounding of the new weights themselves (an update of 1e-3 on a
+        # weight of 1 is held to a few ulps of the weight, not 1e-4 of the update).
+        bound = RTOL * np.abs(step).max() + 2 * np.finfo(np.float32).eps * np.abs(single[key]).max()
+        assert error <= bound, (key, error, np.abs(step).max())
     # The front-end's own weights moved (so the comparison above is not vacuous).
     for key in initial.files:
         if "mel_spectrogram" in key:
