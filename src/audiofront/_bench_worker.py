@@ -468,10 +468,9 @@ def measure_memory(spec):
     a call on the full batch. Baseline: the resident set just before that call
     (framework, kernels and input loaded). Linux only.
     """
+    import ctypes
     import gc
     import threading
-
-    import ctypes
 
     ctypes.CDLL("libc.so.6").mallopt(-3, 65536)  # M_MMAP_THRESHOLD
     backend = Backend(spec["backend"], spec["device"])
