@@ -186,6 +186,13 @@ def test_dc_impulse_and_silence_match_librosa(implementation, kind):
     assert_db_close(db, librosa_mel(x, decibel=True), top_db=80.0)
 
 
+@IMPLEMENTATIONS
+@pytest.mark.parametrize("power", [1.0, 0.5])
+def test_silence_is_exactly_zero_for_any_power(implementation, power):
+    out = to_numpy(mel_layer(implementation, power=power)(np.zeros((2, 3000), "float32")))
+    assert np.all(out == 0.0)  # not the root of a floor (it was 1e-15 for power=1)
+
+
 def test_normalization_of_silent_db_spectrogram_is_zero_and_finite():
     db = mel_layer(decibel=True)(np.zeros((2, 3000), "float32"))
     out = to_numpy(Normalization2D(axis="freq")(db))

@@ -13,10 +13,6 @@ import math
 import keras
 from keras import ops
 
-# Below this a power is treated as zero when taking its square root: keeps the
-# gradient of the magnitude finite at silence (sqrt'(0) is infinite).
-_TINY_POWER = 1e-30
-
 
 def fold_channels(inputs, data_format):
     """Waveforms ``(batch, samples[, channels])`` to ``(batch * channels, samples)``.
@@ -103,10 +99,12 @@ def magnitude_to_power(real, imag, power=2.0):
     squared = ops.square(real) + ops.square(imag)
     if power == 2.0:
         return squared
-    squared = ops.maximum(squared, _TINY_POWER)
-    if power == 1.0:
-        return ops.sqrt(squared)
-    return ops.power(squared, power / 2.0)
+    # Exact 0 with a zero gradient at 0; NaN compares False and stays NaN. ops.where, not
+    # ops.maximum with a Python float, which Keras's torch backend computes in float32.
+    zero = squared <= 0
+    safe = ops.where(zero, 1.0, squared)
+    root = ops.sqrt(safe) if power == 1.0 else ops.power(safe, power / 2.0)
+    return ops.where(zero, 0.0, root)
 
 
 def apply_filterbank(spectra, filterbank):
@@ -123,15 +121,17 @@ def to_decibel(x, multiplier=10.0, ref=1.0, amin=1e-10, top_db=80.0):
     axes but the first (batch), never across the batch.
     """
     axes = tuple(range(1, len(x.shape)))
-    db = multiplier * ops.log10(ops.maximum(x, amin))
+    db = multiplier * ops.log10(ops.where(x < amin, amin, x))
     if ref == "max":
         db = db - ops.amax(db, axis=axes, keepdims=True)
-        return db if top_db is None else ops.maximum(db, -top_db)
+        return db if top_db is None else ops.where(db < -top_db, -top_db, db)
     offset = multiplier * math.log10(max(amin, ref))
     if offset != 0.0:
         db = db - offset
     if top_db is None:
         return db
+    # ops.maximum of two tensors: a NaN anywhere in the example makes its floor, and so
+    # the whole example, NaN rather than leaving it unclipped.
     return ops.maximum(db, ops.amax(db, axis=axes, keepdims=True) - top_db)
 
 
