@@ -33,7 +33,7 @@ class MelSpectrogram(SpectralBase):
         trainable_filterbank: train the mel filterbank.
         data_format: ``"channels_last"`` or ``"channels_first"``.
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
-            ``"fft"`` (framing and ``keras.ops.rfft``: the exact DFT, frozen kernels
+            ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
             only) or ``"auto"``: the conv when the kernel is trainable, else the path
             measured faster on this backend and device (`audiofront._measured`). Both
             meet the same numeric bounds.

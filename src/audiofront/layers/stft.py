@@ -33,7 +33,7 @@ class STFT(STFTBase):
         data_format: ``"channels_last"`` or ``"channels_first"``; defaults to
             ``keras.config.image_data_format()``.
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
-            ``"fft"`` (framing and ``keras.ops.rfft``: the exact DFT, frozen kernels
+            ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
             only) or ``"auto"``: the conv when the kernel is trainable, else the path
             measured faster on this backend and device (`audiofront._measured`). Both
             meet the same numeric bounds.
