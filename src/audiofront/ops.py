@@ -97,14 +97,7 @@ def fft_stft(signals, window, hop_length):
 def magnitude_to_power(real, imag, power=2.0):
     """``|X| ** power`` from real and imaginary parts, with a finite gradient at 0."""
     squared = ops.square(real) + ops.square(imag)
-    if power == 2.0:
-        return squared
-    # Exact 0 with a zero gradient at 0; NaN compares False and stays NaN. ops.where, not
-    # ops.maximum with a Python float, which Keras's torch backend computes in float32.
-    zero = squared <= 0
-    safe = ops.where(zero, 1.0, squared)
-    root = ops.sqrt(safe) if power == 1.0 else ops.power(safe, power / 2.0)
-    return ops.where(zero, 0.0, root)
+    return squared if power == 2.0 else safe_power(squared, power / 2.0)
 
 
 def apply_filterbank(spectra, filterbank):
@@ -135,10 +128,17 @@ def to_decibel(x, multiplier=10.0, ref=1.0, amin=1e-10, top_db=80.0):
     return ops.maximum(db, ops.amax(db, axis=axes, keepdims=True) - top_db)
 
 
-def safe_sqrt(x):
-    """``sqrt(x)`` whose gradient at 0 is 0 instead of infinite."""
-    positive = x > 0
-    return ops.where(positive, ops.sqrt(ops.where(positive, x, 1.0)), 0.0)
+def safe_power(x, exponent):
+    """``x ** exponent`` (``exponent > 0``) that is exactly 0, with a zero gradient, where
+    ``x <= 0`` (the root's gradient at 0 is infinite); NaN compares False and stays NaN.
+
+    Built from ``ops.where`` rather than ``ops.maximum(x, tiny)``: no 1e-15 left on silence,
+    and Keras's torch backend computes ``ops.maximum`` with a Python float in float32.
+    """
+    zero = x <= 0
+    safe = ops.where(zero, 1.0, x)
+    root = ops.sqrt(safe) if exponent == 0.5 else ops.power(safe, exponent)
+    return ops.where(zero, 0.0, root)
 
 
 def standardize(x, axes, eps):
@@ -150,7 +150,7 @@ def standardize(x, axes, eps):
     """
     shifted = x - ops.stop_gradient(ops.amax(x, axis=axes, keepdims=True))
     centred = shifted - ops.mean(shifted, axis=axes, keepdims=True)
-    std = safe_sqrt(ops.mean(ops.square(centred), axis=axes, keepdims=True))
+    std = safe_power(ops.mean(ops.square(centred), axis=axes, keepdims=True), 0.5)
     return centred / (std + eps)
 
 
@@ -178,7 +178,7 @@ def coloured_noise(shape, exponent, axis, seed):
         noise = ops.moveaxis(ops.irfft((real * gain, imag * gain), fft_length=length), -1, axis)
     axes = tuple(range(1, rank))
     noise = noise - ops.mean(noise, axis=axes, keepdims=True)
-    return noise / safe_sqrt(ops.mean(ops.square(noise), axis=axes, keepdims=True) + 1e-30)
+    return noise / safe_power(ops.mean(ops.square(noise), axis=axes, keepdims=True) + 1e-30, 0.5)
 
 
 def axis_masks(batch, channels, size, mask_param, n_masks, seed):
