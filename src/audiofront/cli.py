@@ -64,6 +64,19 @@ def parse_param(text):
     return key.strip(), parsed
 
 
+def _add_param_option(parser, help):
+    """``-p KEY=VALUE`` (repeatable), parsed by `parse_param` into ``(key, value)`` pairs."""
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        type=parse_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help=help,
+    )
+
+
 def build_parser():
     from audiofront import __version__, parity
 
@@ -86,14 +99,8 @@ def build_parser():
         metavar="LAYER",
         help=f"an audiofront layer: {', '.join(parity.LAYERS)}",
     )
-    p.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        type=parse_param,
-        default=[],
-        metavar="KEY=VALUE",
-        help="a layer argument as a Python literal, e.g. -p n_fft=512 -p decibel=True (repeatable)",
+    _add_param_option(
+        p, "a layer argument as a Python literal, e.g. -p n_fft=512 -p decibel=True (repeatable)"
     )
     p.add_argument(
         "--model", metavar="PATH.keras", help="compare a saved .keras model instead of LAYER"
@@ -178,15 +185,7 @@ def build_parser():
     b.add_argument(
         "--sample-rate", type=int, default=None, metavar="SR", help="override the sample rate"
     )
-    b.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        type=parse_param,
-        default=[],
-        metavar="KEY=VALUE",
-        help="n_fft, hop_length, n_mels, decibel, or any other layer argument",
-    )
+    _add_param_option(b, "n_fft, hop_length, n_mels, decibel, or any other layer argument")
     b.add_argument(
         "--repeats",
         type=int,
@@ -240,15 +239,7 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("file", metavar="FILE.wav", help="a PCM WAV file (channels are averaged)")
-    s.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        type=parse_param,
-        default=[],
-        metavar="KEY=VALUE",
-        help="a front-end setting as a Python literal, e.g. -p n_fft=512 (repeatable)",
-    )
+    _add_param_option(s, "a front-end setting as a Python literal, e.g. -p n_fft=512 (repeatable)")
     s.add_argument("--model", metavar="PATH.keras", help="a trained model with a MelSpectrogram")
     s.add_argument("--out", metavar="PNG", help="where the figure goes (default FILE.png)")
 
