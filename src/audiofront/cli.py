@@ -77,6 +77,15 @@ def _add_param_option(parser, help):
     )
 
 
+def _csv_choices(parser, option, text, choices):
+    """The comma-separated items of ``text``; a usage error (exit 2) names any not in ``choices``."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    bad = [item for item in items if item not in choices]
+    if bad:
+        parser.error(f"{option}: unknown {bad}; choose from {', '.join(choices)}")
+    return items
+
+
 def build_parser():
     from audiofront import __version__, parity
 
@@ -279,10 +288,7 @@ def run_parity(args, parser):
 
     if (args.layer is None) == (args.model is None):
         parser.error("give either LAYER or --model PATH.keras")
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = [b for b in backends if b not in parity.BACKENDS]
-    if unknown:
-        parser.error(f"unknown backend(s) {unknown}; choose from {', '.join(parity.BACKENDS)}")
+    backends = _csv_choices(parser, "--backends", args.backends, parity.BACKENDS)
     source = args.input or _default_input()
     common = dict(
         source=source,
@@ -318,14 +324,8 @@ def run_parity(args, parser):
 def run_bench(args, parser):
     from audiofront import bench
 
-    layers = [name.strip() for name in args.layers.split(",") if name.strip()]
-    bad = [name for name in layers if name not in bench.BENCH_LAYERS]
-    if bad:
-        parser.error(f"--layers: {bad} not among {', '.join(bench.BENCH_LAYERS)}")
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    bad = [b for b in backends if b not in bench.BACKENDS]
-    if bad:
-        parser.error(f"--backends: unknown {bad}")
+    layers = _csv_choices(parser, "--layers", args.layers, bench.BENCH_LAYERS)
+    backends = _csv_choices(parser, "--backends", args.backends, bench.BACKENDS)
     result = bench.run(
         layers=layers,
         backends=backends,
