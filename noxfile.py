@@ -44,7 +44,7 @@ def peers(session):
     """Kapre in its own environment (it pins keras<3.14 and tensorflow<=2.20): its timings
     go to reports/peers-<workload>/ and `compare` merges them."""
     session.install(
-        "-e", ".", "kapre==0.4.1", "keras<3.14", "tensorflow-cpu<=2.20", "matplotlib", "librosa"
+        "-e", ".[tools]", "kapre==0.4.1", "keras<3.14", "tensorflow-cpu<=2.20", "librosa"
     )
     for workload in ("kapre", "speech"):
         session.run(

@@ -45,7 +45,7 @@ import keras
 import numpy as np
 
 import audiofront as af
-from audiofront import datasets
+from audiofront.tools import datasets
 
 SAMPLE_RATE = 8000
 LENGTH = 8000  # 1.0 s window: see the module docstring

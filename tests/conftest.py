@@ -1,4 +1,13 @@
-"""Shared fixtures. The suite runs once per backend: KERAS_BACKEND picks it (nox does)."""
+"""Shared fixtures and data. The suite runs once per backend: KERAS_BACKEND picks it (nox does).
+
+tests/layers/ tests the layers, tests/tools/ the tools, tests/ the package and the
+cross-backend session. Helpers with the contract's bounds live in `audiofront.testing`;
+the table of layer cases in `audiofront.tools.cases`.
+
+Device: tests run where the backend puts tensors by default: the GPU when one is present,
+else the CPU (``AUDIOFRONT_DEVICE=cpu|gpu`` forces one, through ``keras.device``). On a GPU,
+TF32 is turned off so that the same tolerances hold.
+"""
 
 import os
 
@@ -12,10 +21,11 @@ import keras
 import numpy as np
 import pytest
 
-from audiofront import datasets
+from audiofront.tools import backend, datasets
 
 # Real 8 kHz speech; the same few recordings in every parity test.
 FSDD_FILES = ("7_jackson_32.wav", "0_george_10.wav", "3_theo_7.wav", "9_yweweler_41.wav")
+DEVICE = os.environ.get("AUDIOFRONT_DEVICE") or backend.device_kind()
 
 
 def pytest_addoption(parser):
@@ -35,8 +45,23 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+def pytest_configure(config):
+    if DEVICE == "gpu":
+        backend.disable_tf32()
+
+
 def pytest_report_header(config):
-    return f"keras {keras.__version__}, backend: {keras.backend.backend()}"
+    return f"keras {keras.__version__}, backend: {keras.backend.backend()}, device: {DEVICE}"
+
+
+@pytest.fixture(autouse=True)
+def device():
+    """The device the test runs on, ``"cpu"`` or ``"gpu"`` (see the module docstring)."""
+    if os.environ.get("AUDIOFRONT_DEVICE"):
+        with keras.device(f"{DEVICE}:0"):
+            yield DEVICE
+    else:
+        yield DEVICE
 
 
 @pytest.fixture(autouse=True)
@@ -47,20 +72,19 @@ def _float32_policy():
     keras.config.set_dtype_policy("float32")
 
 
-def to_numpy(x):
-    if isinstance(x, (tuple, list)):
-        return type(x)(to_numpy(v) for v in x)
-    return np.asarray(keras.ops.convert_to_numpy(x))
-
-
-def fsdd_batch(length=6000, names=FSDD_FILES):
-    """A float32 batch of FSDD recordings, zero-padded or cropped to ``length``."""
+def fsdd_root():
+    """The FSDD folder; a skip outside CI when it is missing (CI must have it)."""
     try:
-        root = datasets.fsdd_path()
+        return datasets.fsdd_path()
     except FileNotFoundError as error:
         if os.environ.get("CI"):
             raise
         pytest.skip(str(error))
+
+
+def fsdd_batch(length=6000, names=FSDD_FILES):
+    """A float32 batch of FSDD recordings, zero-padded or cropped to ``length``."""
+    root = fsdd_root()
     batch = np.zeros((len(names), length), np.float32)
     for i, name in enumerate(names):
         y, sr = datasets.load_wav(root / "recordings" / name)
@@ -82,49 +106,3 @@ def synthetic_batch(length=8000, sample_rate=16000, seed=0):
 @pytest.fixture
 def fsdd():
     return fsdd_batch()
-
-
-def assert_linear_close(actual, reference, rtol=1e-4):
-    """The contract's linear bound: max|a - r| <= rtol * max|r|."""
-    actual, reference = np.asarray(actual, np.float64), np.asarray(reference, np.float64)
-    assert actual.shape == reference.shape, (actual.shape, reference.shape)
-    assert np.all(np.isfinite(actual))
-    error = np.max(np.abs(actual - reference))
-    bound = rtol * np.max(np.abs(reference))
-    assert error <= bound, f"max abs error {error:.3g} > {bound:.3g} ({rtol} * max|ref|)"
-
-
-def assert_db_close(actual, reference, top_db, atol=0.01):
-    """The contract's dB bound, per example, above the reference's top_db floor.
-
-    Without ``top_db`` every value is compared.
-    """
-    actual, reference = np.asarray(actual, np.float64), np.asarray(reference, np.float64)
-    assert actual.shape == reference.shape, (actual.shape, reference.shape)
-    assert np.all(np.isfinite(actual))
-    for a, r in zip(actual, reference):
-        keep = np.ones(r.shape, bool) if top_db is None else r > r.max() - top_db + 1e-9
-        error = np.max(np.abs(a[keep] - r[keep]))
-        assert error <= atol, f"max dB error {error:.4g} > {atol} over {keep.sum()} values"
-
-
-def input_gradient(fn, x, probe):
-    """d sum(fn(x) * probe) / dx with the current backend's autodiff, as numpy."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return np.asarray(jax.grad(lambda v: (fn(v) * probe).sum())(keras.ops.convert_to_tensor(x)))
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        v = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(v)
-            loss = tf.reduce_sum(fn(v) * probe)
-        return tape.gradient(loss, v).numpy()
-    import torch
-
-    v = torch.tensor(x, requires_grad=True)
-    (fn(v) * torch.tensor(probe)).sum().backward()
-    return v.grad.numpy()

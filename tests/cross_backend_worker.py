@@ -1,9 +1,12 @@
 """Worker for test_cross_backend.py: one process, one backend (KERAS_BACKEND).
 
     python cross_backend_worker.py create DIR   build, train one step and save each model
-                                                as DIR/<backend>/<name>.keras
+                                                as DIR/<backend>/<name>.keras, its input
+                                                as DIR/inputs/<name>.npy
 
-The input batch is DIR/input.npy. Loading and comparing is audiofront.parity's job.
+The models: one per public layer, from the case table's "parity" rows (tools/cases.py),
+and two chains of layers. The waveforms are DIR/input.npy. Loading and comparing is
+audiofront.tools.parity's job.
 """
 
 import os
@@ -14,57 +17,19 @@ import keras  # noqa: E402  (after numpy; the backend comes from KERAS_BACKEND)
 import numpy as np
 
 import audiofront as af  # noqa: E402
+from audiofront.catalog import LAYERS
+from audiofront.tools import signals
+from audiofront.tools.cases import tagged
 
 BACKEND = keras.backend.backend()
-SAMPLES = 4000
+SAMPLE_RATE = 8000
 
 
-def front_ends():
+def chains():
     """Name -> (input shape without batch, function building the output tensors)."""
     return {
-        "stft_complex": (
-            (SAMPLES,),
-            lambda x: list(af.STFT(n_fft=512, hop_length=128, mode="complex", trainable=True)(x)),
-        ),
-        "spectrogram_db_reflect": (
-            (SAMPLES,),
-            lambda x: af.Spectrogram(
-                n_fft=400,
-                hop_length=160,
-                pad_mode="reflect",
-                power=1.0,
-                decibel=True,
-                trainable_kernel=True,
-            )(x),
-        ),
-        "mel_db_trainable": (
-            (SAMPLES,),
-            lambda x: af.MelSpectrogram(
-                sample_rate=8000,
-                n_fft=512,
-                hop_length=128,
-                n_mels=40,
-                decibel=True,
-                trainable_kernel=True,
-                trainable_filterbank=True,
-            )(x),
-        ),
-        "mel_stereo_channels_first": (
-            (2, SAMPLES),
-            lambda x: af.MelSpectrogram(
-                sample_rate=8000,
-                n_fft=256,
-                hop_length=100,
-                n_mels=32,
-                power=1.0,
-                htk=True,
-                center=False,
-                data_format="channels_first",
-                trainable_filterbank=True,
-            )(x),
-        ),
         "chain_log_filterbank_db": (
-            (SAMPLES, 2),
+            (4000, 2),
             lambda x: af.Decibel(ref="max", top_db=60.0)(
                 af.Filterbank(
                     kind="log", n_filters=24, sample_rate=8000, n_fft=512, fmin=60.0, trainable=True
@@ -72,7 +37,7 @@ def front_ends():
             ),
         ),
         "augmented_normalized": (
-            (SAMPLES,),
+            (4000,),
             lambda x: af.SpecAugment(freq_mask_param=8, time_mask_param=10, seed=1)(
                 af.Normalization2D(axis="freq")(
                     af.MelSpectrogram(
@@ -86,32 +51,35 @@ def front_ends():
                 )
             ),
         ),
-        "mel_frozen": (
-            (SAMPLES,),
-            lambda x: af.MelSpectrogram(
-                sample_rate=8000, n_fft=1024, hop_length=256, n_mels=64, window="hamming"
-            )(x),
-        ),
     }
 
 
-def shaped_input(batch, shape):
-    if shape == (2, SAMPLES):
-        return batch.reshape(-1, 2, SAMPLES)
-    if shape == (SAMPLES, 2):
-        return np.transpose(batch.reshape(-1, 2, SAMPLES), (0, 2, 1)).copy()
-    return batch
+def models(waves):
+    """Name -> (input, function building the outputs) for every model this worker saves."""
+    out = {}
+    for case in tagged("parity"):
+        params = dict(case.params)
+        if LAYERS[case.layer].sample_rate:
+            params.setdefault("sample_rate", SAMPLE_RATE)
+        x = signals.layer_input(case.layer, params, waves, SAMPLE_RATE, case.takes)
+        layer_cls = getattr(af, case.layer)
+        out[case.layer] = (x, lambda inputs, c=layer_cls, p=params: c(**p)(inputs))
+    stereo = np.ascontiguousarray(np.transpose(waves.reshape(-1, 2, waves.shape[1]), (0, 2, 1)))
+    for name, (shape, build) in chains().items():
+        out[name] = (stereo if len(shape) == 2 else waves, build)
+    return out
 
 
 def create(directory):
-    batch = np.load(directory / "input.npy")
+    waves = np.load(directory / "input.npy")
     out_dir = directory / BACKEND
     out_dir.mkdir(exist_ok=True)
-    for name, (shape, build) in front_ends().items():
+    (directory / "inputs").mkdir(exist_ok=True)
+    for name, (x, build) in models(waves).items():
         keras.utils.set_random_seed(0)
-        inputs = keras.Input(shape=shape)
-        model = keras.Model(inputs, build(inputs))
-        x = shaped_input(batch, shape)
+        inputs = keras.Input(shape=x.shape[1:])
+        outputs = build(inputs)
+        model = keras.Model(inputs, list(outputs) if isinstance(outputs, tuple) else outputs)
         if model.trainable_weights:
             # One training step, so that trained (not initial) weights travel between backends.
             targets = [np.zeros(o.shape, "float32") for o in keras.tree.flatten(model(x))]
@@ -124,6 +92,7 @@ def create(directory):
                 verbose=0,
             )
         model.save(out_dir / f"{name}.keras")
+        np.save(directory / "inputs" / f"{name}.npy", x)
 
 
 if __name__ == "__main__":

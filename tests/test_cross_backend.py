@@ -14,101 +14,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiofront import parity, testing
-from audiofront.parity import BACKENDS
+from audiofront import testing
+from audiofront.tools.cases import example, tagged
+from audiofront.tools.parity import BACKENDS
 from conftest import fsdd_batch
 
 pytestmark = pytest.mark.cross_backend
 
 WORKER = Path(__file__).with_name("cross_backend_worker.py")
-MODELS = (
-    "stft_complex",
-    "spectrogram_db_reflect",
-    "mel_db_trainable",
-    "mel_stereo_channels_first",
-    "chain_log_filterbank_db",
-    "augmented_normalized",
-    "mel_frozen",
-)
-
-LAYER_CASES = [
-    ("STFT", {"n_fft": 512, "hop_length": 128, "mode": "complex", "trainable": True}),
-    (
-        "STFT",
-        {
-            "n_fft": 400,
-            "hop_length": 133,
-            "win_length": 300,
-            "window": "blackman",
-            "center": False,
-            "mode": "power",
-        },
-    ),
-    (
-        "Spectrogram",
-        {
-            "n_fft": 1024,
-            "hop_length": 256,
-            "pad_mode": "reflect",
-            "power": 1.0,
-            "decibel": True,
-            "ref": "max",
-            "trainable_kernel": True,
-        },
-    ),
-    (
-        "MelSpectrogram",
-        {
-            "n_fft": 512,
-            "hop_length": 160,
-            "n_mels": 64,
-            "decibel": True,
-            "trainable_kernel": True,
-            "trainable_filterbank": True,
-        },
-    ),
-    (
-        "MelSpectrogram",
-        {
-            "n_fft": 2048,
-            "hop_length": 512,
-            "n_mels": 128,
-            "htk": True,
-            "norm": None,
-            "power": 1.0,
-            "data_format": "channels_first",
-        },
-    ),
-    ("Filterbank", {"kind": "mel", "n_filters": 40, "n_fft": 512, "trainable": True}),
-    ("Filterbank", {"kind": "log", "n_filters": 24, "n_fft": 512, "fmin": 50.0, "trainable": True}),
-    ("Filterbank", {"kind": "random", "n_filters": 16, "n_fft": 512, "seed": 3, "trainable": True}),
-    ("Decibel", {"scale": "power", "ref": "max", "top_db": 60.0}),
-    ("Decibel", {"scale": "magnitude", "ref": 0.5, "top_db": None}),
-    ("Normalization2D", {"axis": "freq"}),
-    ("Normalization2D", {"axis": "batch", "data_format": "channels_first"}),
-    ("AdditiveNoise", {"noise": "pink", "snr_db": [10.0, 20.0], "seed": 1}),
-    ("SpecAugment", {"freq_mask_param": 10, "time_mask_param": 20, "seed": 2}),
-]
+CROSS = tagged("cross")
 
 
 def test_every_layer_agrees_across_backends_forward_and_gradients():
-    cases = [
-        testing.layer_case(layer, params, name=f"{i}-{layer}", source="fsdd", batch=2, seconds=0.75)
-        for i, (layer, params) in enumerate(LAYER_CASES)
-    ]
+    cases = []
+    for case in CROSS:
+        params, x = example(case, source="fsdd", batch=2, seconds=0.75)
+        cases.append({"name": case.id, "layer": case.layer, "params": params, "input": x})
     report = testing.assert_backends_agree(cases, grad=True)
     # Every trainable weight's gradient was compared, for every pair.
-    trainable = [
-        c
+    trainable = {
+        c.case
         for c in report.comparisons
         if c.quantity.startswith("grad") and c.quantity != "grad input"
-    ]
-    assert {c.case for c in trainable} >= {
-        "0-STFT",
-        "2-Spectrogram",
-        "3-MelSpectrogram",
-        "5-Filterbank",
     }
+    assert trainable == {c.id for c in CROSS if c.weights[0]}
     assert {(c.a, c.b) for c in report.comparisons} == {
         ("jax", "torch"),
         ("jax", "tensorflow"),
@@ -135,8 +64,7 @@ def trained_models(tmp_path_factory):
 
 
 def model_input(directory, path):
-    batch = np.load(directory / "input.npy")
-    return parity.fit_input(batch, parity.model_input_shape(path))
+    return np.load(directory / "inputs" / f"{path.stem}.npy")
 
 
 def test_models_saved_under_each_backend_load_under_every_backend(trained_models):
@@ -146,7 +74,7 @@ def test_models_saved_under_each_backend_load_under_every_backend(trained_models
         )
         for path in sorted(trained_models.glob("*/*.keras"))
     ]
-    assert len(cases) == len(BACKENDS) * len(MODELS)
+    assert len(cases) == len(BACKENDS) * (len(tagged("parity")) + 2)
     report = testing.assert_backends_agree(cases, grad=True)
     outputs = [c for c in report.comparisons if c.quantity.startswith("output")]
     worst_db = max(c.max_abs for c in outputs if c.unit == "dB")
@@ -158,7 +86,7 @@ def test_models_saved_under_each_backend_load_under_every_backend(trained_models
 
 
 def test_cli_model_option_on_a_trained_model(trained_models, tmp_path):
-    path = trained_models / "torch" / "mel_db_trainable.keras"
+    path = trained_models / "torch" / "MelSpectrogram.keras"
     report_path = tmp_path / "report.json"
     result = subprocess.run(
         [

@@ -11,17 +11,7 @@ librosa to float32 precision on every backend.
 __version__ = "0.1.0"
 
 from audiofront import filters  # noqa: E402
-
-_LAYERS = (
-    "STFT",
-    "Decibel",
-    "Filterbank",
-    "MelSpectrogram",
-    "Spectrogram",
-    "Normalization2D",
-    "AdditiveNoise",
-    "SpecAugment",
-)
+from audiofront.catalog import LAYERS as _LAYERS  # noqa: E402
 
 try:  # Keras fails to import when its configured backend is not installed.
     import keras  # noqa: F401
@@ -37,28 +27,10 @@ except (ImportError, ValueError) as _error:  # the numpy side and the tools stil
         raise AttributeError(f"module 'audiofront' has no attribute {name!r}")
 
 else:
-    # Imported here, not lazily, so that `import audiofront` registers the layers and
-    # keras.saving.load_model finds them.
-    from audiofront.layers import (
-        STFT,
-        AdditiveNoise,
-        Decibel,
-        Filterbank,
-        MelSpectrogram,
-        Normalization2D,
-        SpecAugment,
-        Spectrogram,
-    )
+    # Imported here, not lazily, so that `import audiofront` registers the layers (and the
+    # initializers) and keras.saving.load_model finds them.
+    from audiofront import initializers, layers  # noqa: F401
 
-__all__ = [
-    "STFT",
-    "Decibel",
-    "Filterbank",
-    "MelSpectrogram",
-    "Spectrogram",
-    "Normalization2D",
-    "AdditiveNoise",
-    "SpecAugment",
-    "filters",
-    "__version__",
-]
+    globals().update({_name: getattr(layers, _name) for _name in _LAYERS})
+
+__all__ = [*_LAYERS, "filters", "__version__"]

@@ -2,6 +2,6 @@
 
 import sys
 
-from audiofront.cli import main
+from audiofront.tools.cli import main
 
 sys.exit(main())

@@ -14,10 +14,11 @@ Example:
 (512, 514)
 """
 
-import numbers
 import warnings
 
 import numpy as np
+
+from audiofront.validation import check_number, check_positive_int, is_number
 
 __all__ = [
     "WINDOWS",
@@ -48,12 +49,6 @@ _COSINE_COEFFICIENTS = {
 }
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
-
-
 def get_window(window, win_length):
     """A periodic analysis window, as ``scipy.signal.get_window(window, win_length)``.
 
@@ -71,7 +66,7 @@ def get_window(window, win_length):
     >>> get_window("hann", 4)
     array([0. , 0.5, 1. , 0.5])
     """
-    win_length = _check_positive_int("win_length", win_length)
+    win_length = check_positive_int("win_length", win_length)
     if isinstance(window, str):
         if window not in _COSINE_COEFFICIENTS:
             raise ValueError(
@@ -121,9 +116,9 @@ def dft_kernels(n_fft, win_length=None, window="hann"):
     >>> bool(np.allclose(frame @ k[:, :257], spectrum.real))
     True
     """
-    n_fft = _check_positive_int("n_fft", n_fft)
+    n_fft = check_positive_int("n_fft", n_fft)
     win_length = n_fft if win_length is None else win_length
-    win_length = _check_positive_int("win_length", win_length)
+    win_length = check_positive_int("win_length", win_length)
     if win_length > n_fft:
         raise ValueError(
             "`win_length` must be at most `n_fft`. "
@@ -182,21 +177,13 @@ def mel_frequencies(n_mels=128, fmin=0.0, fmax=11025.0, htk=False):
 
 
 def _check_band_edges(sample_rate, n_fft, n_filters, fmin, fmax, name="n_filters"):
-    if (
-        not isinstance(sample_rate, numbers.Real)
-        or isinstance(sample_rate, bool)
-        or sample_rate <= 0
-    ):
-        raise ValueError(
-            f"`sample_rate` must be a positive number. Received: sample_rate={sample_rate!r}"
-        )
-    n_fft = _check_positive_int("n_fft", n_fft)
-    n_filters = _check_positive_int(name, n_filters)
+    check_number("sample_rate", sample_rate, minimum=0, strict=True)
+    n_fft = check_positive_int("n_fft", n_fft)
+    n_filters = check_positive_int(name, n_filters)
     nyquist = sample_rate / 2.0
     fmax = nyquist if fmax is None else fmax
-    if not isinstance(fmin, numbers.Real) or fmin < 0:
-        raise ValueError(f"`fmin` must be a non-negative number. Received: fmin={fmin!r}")
-    if not isinstance(fmax, numbers.Real) or fmax > nyquist:
+    check_number("fmin", fmin, minimum=0)
+    if not is_number(fmax) or fmax > nyquist:
         raise ValueError(
             f"`fmax` must be at most the Nyquist frequency sample_rate / 2 = {nyquist}. "
             f"Received: fmax={fmax!r}"
@@ -233,7 +220,7 @@ def triangular_filterbank(edges, sample_rate, n_fft, norm="slaney"):
     if norm == "slaney":
         weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
     elif norm is not None:
-        if isinstance(norm, bool) or not isinstance(norm, numbers.Real) or norm <= 0:
+        if not is_number(norm) or norm <= 0:
             raise ValueError(
                 f'`norm` must be "slaney", None or a positive number. Received: norm={norm!r}'
             )
@@ -334,8 +321,8 @@ def random_filterbank(n_fft, n_filters=128, seed=None):
     >>> bool(random_filterbank(n_fft=64, n_filters=8, seed=0).min() >= 0)
     True
     """
-    n_fft = _check_positive_int("n_fft", n_fft)
-    n_filters = _check_positive_int("n_filters", n_filters)
+    n_fft = check_positive_int("n_fft", n_fft)
+    n_filters = check_positive_int("n_filters", n_filters)
     bins = n_fft // 2 + 1
     rng = np.random.default_rng(seed)
     return rng.uniform(0.0, 2.0 / bins, size=(n_filters, bins))
@@ -360,7 +347,7 @@ def filterbank(
     """
     if not isinstance(kind, str) or kind not in FILTERBANK_KINDS:
         raise ValueError(f"`kind` must be one of {FILTERBANK_KINDS}. Received: kind={kind!r}")
-    _check_positive_int("n_filters", n_filters)
+    check_positive_int("n_filters", n_filters)
     if kind == "mel":
         return mel_filterbank(sample_rate, n_fft, n_filters, fmin, fmax, htk, norm)
     if kind == "linear":

@@ -1,21 +1,13 @@
-"""The audiofront layers, each a ``keras.layers.Layer`` written against ``keras.ops``."""
+"""The audiofront layers, each a ``keras.layers.Layer`` written against ``keras.ops``.
 
-from audiofront.layers.decibel import Decibel
-from audiofront.layers.filterbank import Filterbank
-from audiofront.layers.mel_spectrogram import MelSpectrogram
-from audiofront.layers.noise import AdditiveNoise
-from audiofront.layers.normalization import Normalization2D
-from audiofront.layers.spec_augment import SpecAugment
-from audiofront.layers.spectrogram import Spectrogram
-from audiofront.layers.stft import STFT
+One module per layer; which layers there are is `audiofront.catalog.LAYERS`.
+"""
 
-__all__ = [
-    "STFT",
-    "Filterbank",
-    "Decibel",
-    "Spectrogram",
-    "MelSpectrogram",
-    "Normalization2D",
-    "AdditiveNoise",
-    "SpecAugment",
-]
+import importlib
+
+from audiofront.catalog import LAYERS
+
+for _name, _entry in LAYERS.items():
+    globals()[_name] = getattr(importlib.import_module(f"{__name__}.{_entry.module}"), _name)
+
+__all__ = list(LAYERS)

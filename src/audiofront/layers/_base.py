@@ -1,42 +1,36 @@
-"""What the STFT-based layers share: argument checks, the kernel weight, layout.
+"""What the layers share: float32 arithmetic, input checks, and the STFT machinery.
 
-Private: users see `STFT`, `Spectrogram` and `MelSpectrogram`, which subclass
-`STFTBase` and only say what to do with the real and imaginary parts.
+Private: users see the layers. `FrontEndLayer` is the base of every audiofront layer;
+`STFTBase` (``STFT``) and `SpectralBase` (``Spectrogram``, ``MelSpectrogram``) add the
+kernel weight, the waveform layouts and the optional dB stage, so that a subclass only
+says what to do with the real and imaginary parts.
 """
-
-import numbers
 
 import keras
 import numpy as np
 from keras import ops
 
-from audiofront import filters
-from audiofront import ops as af_ops
+from audiofront import dispatch, filters
+from audiofront import functional as F
+from audiofront.initializers import DFTKernel
+from audiofront.validation import (
+    check_bool,
+    check_choice,
+    check_number,
+    check_positive_int,
+    is_number,
+)
 
 PAD_MODES = ("constant", "reflect")
 IMPLEMENTATIONS = ("auto", "conv", "fft")
 DATA_FORMATS = ("channels_last", "channels_first")
-
-
-def check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}. Received: {name}={value!r}")
-    return value
-
-
-def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
-
-
-def check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
-    return bool(value)
+SCALES = ("power", "magnitude")
+_DEFAULT_AMIN = {"power": 1e-10, "magnitude": 1e-5}
+_MULTIPLIER = {"power": 10.0, "magnitude": 20.0}
 
 
 def standardize_data_format(data_format):
+    """``data_format``, or Keras's ``image_data_format()`` when it is None."""
     if data_format is None:
         return keras.config.image_data_format()
     return check_choice("data_format", data_format, DATA_FORMATS)
@@ -52,24 +46,59 @@ def check_float_input(inputs):
         )
 
 
-def fastest_frozen_path():
-    """The faster of "conv" and "fft" for a frozen kernel on this backend and device,
-    from the measurements recorded in `audiofront._measured`."""
-    from audiofront import _measured
-
-    # Where a new tensor lands (torch: "cuda:0", TensorFlow: ".../device:GPU:0",
-    # JAX: "cuda:0"); asked once, when the layer is built.
-    where = str(getattr(ops.convert_to_tensor(0.0), "device", "")).lower()
-    device = "gpu" if ("gpu" in where or "cuda" in where) else "cpu"
-    return _measured.FASTER_FROZEN_PATH.get((keras.backend.backend(), device), _measured.UNMEASURED)
+def check_spectrogram_shape(shape):
+    """Raises unless ``shape`` is 4-D, as the time-frequency layers take."""
+    if len(shape) != 4:
+        raise ValueError(
+            "`inputs` must be a 4-D spectrogram, (batch, frames, bins, channels) or "
+            "(batch, channels, frames, bins) per `data_format`. "
+            f"Received: inputs with shape {tuple(shape)}"
+        )
 
 
-def math_dtype(compute_dtype):
-    """Front-end arithmetic runs in float32, or float64 when the layer asks for it."""
-    return "float64" if compute_dtype == "float64" else "float32"
+def check_decibel_args(ref, amin, top_db):
+    """Validates the dB arguments shared by `Decibel` and the spectrogram layers."""
+    if not (ref == "max" if isinstance(ref, str) else is_number(ref) and ref > 0):
+        raise ValueError(f'`ref` must be a positive number or "max". Received: ref={ref!r}')
+    check_number("amin", amin, minimum=0, strict=True, allow_none=True)
+    check_number("top_db", top_db, minimum=0, allow_none=True)
 
 
-class STFTBase(keras.layers.Layer):
+def decibel(x, scale="power", ref=1.0, amin=None, top_db=80.0):
+    """`audiofront.functional.to_decibel` with the scale's multiplier and default ``amin``."""
+    return F.to_decibel(
+        x,
+        multiplier=_MULTIPLIER[scale],
+        ref=ref,
+        amin=_DEFAULT_AMIN[scale] if amin is None else amin,
+        top_db=top_db,
+    )
+
+
+class FrontEndLayer(keras.layers.Layer):
+    """A Keras layer whose arithmetic runs in float32 (float64 when asked for) whatever the
+    global dtype policy: ``dtype="float32"`` by default and no autocasting of inputs."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.autocast = False
+
+    @property
+    def math_dtype(self):
+        """float32, or float64 when the layer's compute dtype is float64."""
+        return "float64" if self.compute_dtype == "float64" else "float32"
+
+    def cast_input(self, inputs):
+        """Checks that ``inputs`` is floating point and casts it to `math_dtype`."""
+        check_float_input(inputs)
+        return ops.cast(inputs, self.math_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class STFTBase(FrontEndLayer):
     """A strided 1-D convolution with windowed DFT kernels, over any waveform layout.
 
     Subclasses set ``_kernel_trainable`` and implement ``_spectral(real, imag)``
@@ -91,7 +120,6 @@ class STFTBase(keras.layers.Layer):
         implementation="auto",
         **kwargs,
     ):
-        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.implementation = check_choice("implementation", implementation, IMPLEMENTATIONS)
         n_fft = check_positive_int("n_fft", n_fft)
@@ -122,13 +150,16 @@ class STFTBase(keras.layers.Layer):
         self.center = check_bool("center", center)
         self.pad_mode = check_choice("pad_mode", pad_mode, PAD_MODES)
         self.data_format = standardize_data_format(data_format)
-        # Numerics stay in float32 whatever the global policy; see `math_dtype`.
-        self.autocast = False
 
     # -- shapes ---------------------------------------------------------------
 
     def _samples_axis(self, rank):
         return 2 if (rank == 3 and self.data_format == "channels_first") else 1
+
+    def _channels(self, shape):
+        if len(shape) == 2:
+            return 1
+        return shape[1 if self.data_format == "channels_first" else 2]
 
     def _check_input_shape(self, shape):
         rank = len(shape)
@@ -160,40 +191,27 @@ class STFTBase(keras.layers.Layer):
             samples = samples + 2 * (self.n_fft // 2)
         return 1 + (samples - self.n_fft) // self._hop_length
 
-    def _layout(self, frames, bins, input_shape):
-        channels = (
-            1
-            if len(input_shape) == 2
-            else input_shape[1 if self.data_format == "channels_first" else 2]
-        )
-        if self.data_format == "channels_last":
-            return (input_shape[0], frames, bins, channels)
-        return (input_shape[0], channels, frames, bins)
-
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         frames = self._num_frames(input_shape[self._samples_axis(len(input_shape))])
-        return self._layout(frames, self._output_bins, input_shape)
+        channels = self._channels(input_shape)
+        if self.data_format == "channels_last":
+            return (input_shape[0], frames, self._output_bins, channels)
+        return (input_shape[0], channels, frames, self._output_bins)
 
     # -- weights --------------------------------------------------------------
 
-    def _dft_kernel_initializer(self, shape, dtype=None):
-        kernels = filters.dft_kernels(self.n_fft, self._win_length, self.window)
-        return ops.convert_to_tensor(kernels[:, None, :], dtype=dtype)
-
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        if len(input_shape) == 3:
-            channels = input_shape[1 if self.data_format == "channels_first" else 2]
-            if channels is None:
-                raise ValueError(
-                    "The channel axis of `inputs` must be known. "
-                    f"Received: inputs with shape {tuple(input_shape)}"
-                )
+        if len(input_shape) == 3 and self._channels(input_shape) is None:
+            raise ValueError(
+                "The channel axis of `inputs` must be known. "
+                f"Received: inputs with shape {tuple(input_shape)}"
+            )
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.n_fft, 1, 2 * (self.n_fft // 2 + 1)),
-            initializer=self._dft_kernel_initializer,
+            initializer=DFTKernel(self.n_fft, self._win_length, self.window),
             trainable=self._kernel_trainable,
         )
         self._path = self._resolve_implementation()
@@ -209,7 +227,7 @@ class STFTBase(keras.layers.Layer):
             )
         if self.implementation != "auto":
             return self.implementation
-        return "conv" if trainable else fastest_frozen_path()
+        return "conv" if trainable else dispatch.frozen_path()
 
     # -- computation ----------------------------------------------------------
 
@@ -217,26 +235,22 @@ class STFTBase(keras.layers.Layer):
         return features
 
     def call(self, inputs):
-        check_float_input(inputs)
+        signals = self.cast_input(inputs)
         self._check_input_shape(inputs.shape)
-        rank = len(inputs.shape)
-        channels = (
-            1 if rank == 2 else inputs.shape[1 if self.data_format == "channels_first" else 2]
-        )
-        dtype = math_dtype(self.compute_dtype)
-        signals = af_ops.fold_channels(ops.cast(inputs, dtype), self.data_format)
+        rank, channels = len(inputs.shape), self._channels(inputs.shape)
+        signals = F.fold_channels(signals, self.data_format)
         if self.center:
-            signals = af_ops.center_pad(signals, self.n_fft // 2, self.pad_mode)
-        kernel = ops.cast(self.kernel, dtype)
+            signals = F.center_pad(signals, self.n_fft // 2, self.pad_mode)
+        kernel = ops.cast(self.kernel, self.math_dtype)
         if self._path == "fft":
             # The DC cosine column of the exact DFT kernel is the (zero-padded) window.
-            real, imag = af_ops.fft_stft(signals, kernel[:, 0, 0], self._hop_length)
+            real, imag = F.fft_stft(signals, kernel[:, 0, 0], self._hop_length)
         else:
-            real, imag = af_ops.conv_stft(signals, kernel, self._hop_length)
+            real, imag = F.conv_stft(signals, kernel, self._hop_length)
         features = self._spectral(real, imag)
 
         def finish(x):
-            x = af_ops.unfold_channels(x, rank, channels, self.data_format)
+            x = F.unfold_channels(x, rank, channels, self.data_format)
             return ops.cast(self._finish(x), self.compute_dtype)
 
         if isinstance(features, tuple):
@@ -255,6 +269,61 @@ class STFTBase(keras.layers.Layer):
                 "pad_mode": self.pad_mode,
                 "data_format": self.data_format,
                 "implementation": self.implementation,
+            }
+        )
+        return config
+
+
+def check_power(power, decibel_on):
+    """A positive exponent; 1 or 2 when the output goes to dB."""
+    power = check_number("power", power, minimum=0, strict=True)
+    if decibel_on and power not in (1.0, 2.0):
+        raise ValueError(
+            "`power` must be 1.0 (magnitude) or 2.0 (power) when decibel=True. "
+            f"Received: power={power!r}"
+        )
+    return power
+
+
+class SpectralBase(STFTBase):
+    """`STFTBase` plus ``power``, the optional dB stage and ``trainable_kernel``."""
+
+    def __init__(
+        self,
+        power=2.0,
+        decibel=False,
+        ref=1.0,
+        amin=None,
+        top_db=80.0,
+        trainable_kernel=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.decibel = check_bool("decibel", decibel)
+        self.power = check_power(power, self.decibel)
+        check_decibel_args(ref, amin, top_db)
+        self.ref = ref
+        self.amin = amin
+        self.top_db = top_db
+        self.trainable_kernel = check_bool("trainable_kernel", trainable_kernel)
+        self._kernel_trainable = self.trainable_kernel
+
+    def _finish(self, features):
+        if not self.decibel:
+            return features
+        scale = "power" if self.power == 2.0 else "magnitude"
+        return decibel(features, scale, self.ref, self.amin, self.top_db)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "power": self.power,
+                "decibel": self.decibel,
+                "ref": self.ref,
+                "amin": self.amin,
+                "top_db": self.top_db,
+                "trainable_kernel": self.trainable_kernel,
             }
         )
         return config

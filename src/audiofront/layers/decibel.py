@@ -1,51 +1,14 @@
 """The `Decibel` layer: power or magnitude to decibels, per example."""
 
-import numbers
-
 import keras
 from keras import ops
 
-from audiofront import ops as af_ops
-from audiofront.layers._base import check_choice, check_float_input, math_dtype
-
-SCALES = ("power", "magnitude")
-_DEFAULT_AMIN = {"power": 1e-10, "magnitude": 1e-5}
-_MULTIPLIER = {"power": 10.0, "magnitude": 20.0}
-
-
-def check_decibel_args(ref, amin, top_db):
-    """Validates the dB arguments shared by `Decibel` and the spectrogram layers."""
-    if not (
-        ref == "max"
-        if isinstance(ref, str)
-        else isinstance(ref, numbers.Real) and not isinstance(ref, bool) and ref > 0
-    ):
-        raise ValueError(f'`ref` must be a positive number or "max". Received: ref={ref!r}')
-    if amin is not None and (
-        isinstance(amin, bool) or not isinstance(amin, numbers.Real) or amin <= 0
-    ):
-        raise ValueError(f"`amin` must be a positive number or None. Received: amin={amin!r}")
-    if top_db is not None and (
-        isinstance(top_db, bool) or not isinstance(top_db, numbers.Real) or top_db < 0
-    ):
-        raise ValueError(
-            f"`top_db` must be a non-negative number or None. Received: top_db={top_db!r}"
-        )
-
-
-def decibel(x, scale="power", ref=1.0, amin=None, top_db=80.0):
-    """`audiofront.ops.to_decibel` with the scale's multiplier and default ``amin``."""
-    return af_ops.to_decibel(
-        x,
-        multiplier=_MULTIPLIER[scale],
-        ref=ref,
-        amin=_DEFAULT_AMIN[scale] if amin is None else amin,
-        top_db=top_db,
-    )
+from audiofront.layers._base import SCALES, FrontEndLayer, check_decibel_args, decibel
+from audiofront.validation import check_choice
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class Decibel(keras.layers.Layer):
+class Decibel(FrontEndLayer):
     """Converts power or magnitude to decibels, as librosa's ``power_to_db``.
 
     ``scale="power"`` computes ``10 * log10(max(amin, S) / max(amin, ref))`` with
@@ -77,14 +40,12 @@ class Decibel(keras.layers.Layer):
     """
 
     def __init__(self, scale="power", ref=1.0, amin=None, top_db=80.0, **kwargs):
-        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.scale = check_choice("scale", scale, SCALES)
         check_decibel_args(ref, amin, top_db)
         self.ref = ref
         self.amin = amin
         self.top_db = top_db
-        self.autocast = False
 
     def build(self, input_shape):
         if len(input_shape) < 2:
@@ -94,13 +55,8 @@ class Decibel(keras.layers.Layer):
             )
 
     def call(self, inputs):
-        check_float_input(inputs)
-        x = ops.cast(inputs, math_dtype(self.compute_dtype))
-        db = decibel(x, self.scale, self.ref, self.amin, self.top_db)
+        db = decibel(self.cast_input(inputs), self.scale, self.ref, self.amin, self.top_db)
         return ops.cast(db, self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
     def get_config(self):
         config = super().get_config()

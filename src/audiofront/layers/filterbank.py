@@ -3,28 +3,18 @@
 import keras
 from keras import ops
 
-from audiofront import filters
-from audiofront import ops as af_ops
+from audiofront import functional as F
+from audiofront.initializers import FilterbankMatrix
 from audiofront.layers._base import (
-    check_bool,
-    check_float_input,
-    check_positive_int,
-    math_dtype,
+    FrontEndLayer,
+    check_spectrogram_shape,
     standardize_data_format,
 )
-
-
-def filterbank_initializer(**kwargs):
-    """A Keras initializer (a callable) giving ``filters.filterbank(**kwargs).T``."""
-
-    def initializer(shape, dtype=None):
-        return ops.convert_to_tensor(filters.filterbank(**kwargs).T, dtype=dtype)
-
-    return initializer
+from audiofront.validation import check_bool, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class Filterbank(keras.layers.Layer):
+class Filterbank(FrontEndLayer):
     """Maps the frequency bins of a spectrogram to ``n_filters`` bands.
 
     One weight, ``filterbank`` of shape ``(n_fft // 2 + 1, n_filters)``, multiplies
@@ -79,7 +69,6 @@ class Filterbank(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        kwargs.setdefault("dtype", "float32")
         super().__init__(trainable=trainable, **kwargs)
         self.kind = kind
         self.n_filters = check_positive_int("n_filters", n_filters)
@@ -91,9 +80,9 @@ class Filterbank(keras.layers.Layer):
         self.norm = norm
         self.seed = seed
         self.data_format = standardize_data_format(data_format)
-        self.autocast = False
-        self._recipe = dict(
-            kind=kind,
+        # Raises on bad arguments, here and now.
+        self._initializer = FilterbankMatrix(
+            kind,
             sample_rate=sample_rate,
             n_fft=n_fft,
             n_filters=n_filters,
@@ -103,19 +92,13 @@ class Filterbank(keras.layers.Layer):
             norm=norm,
             seed=seed,
         )
-        filters.filterbank(**self._recipe)  # raises on bad arguments, here and now
 
     @property
     def _bins_axis(self):
         return 2 if self.data_format == "channels_last" else 3
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                "`inputs` must be a 4-D spectrogram, (batch, frames, bins, channels) "
-                "or (batch, channels, frames, bins) per `data_format`. "
-                f"Received: inputs with shape {tuple(input_shape)}"
-            )
+        check_spectrogram_shape(input_shape)
         bins = input_shape[self._bins_axis]
         if bins is not None and bins != self.n_fft // 2 + 1:
             raise ValueError(
@@ -126,18 +109,16 @@ class Filterbank(keras.layers.Layer):
         self.filterbank = self.add_weight(
             name="filterbank",
             shape=(self.n_fft // 2 + 1, self.n_filters),
-            initializer=filterbank_initializer(**self._recipe),
+            initializer=self._initializer,
             constraint=keras.constraints.NonNeg(),
         )
 
     def call(self, inputs):
-        check_float_input(inputs)
-        dtype = math_dtype(self.compute_dtype)
-        x = ops.cast(inputs, dtype)
-        weights = ops.cast(self.filterbank, dtype)
+        x = self.cast_input(inputs)
+        weights = ops.cast(self.filterbank, self.math_dtype)
         if self.data_format == "channels_last":
             x = ops.transpose(x, (0, 1, 3, 2))
-        x = af_ops.apply_filterbank(x, weights)
+        x = F.apply_filterbank(x, weights)
         if self.data_format == "channels_last":
             x = ops.transpose(x, (0, 1, 3, 2))
         return ops.cast(x, self.compute_dtype)

@@ -3,11 +3,10 @@
 import keras
 from keras import ops
 
-from audiofront import filters
-from audiofront import ops as af_ops
-from audiofront.layers._base import check_bool, check_positive_int
-from audiofront.layers.filterbank import filterbank_initializer
-from audiofront.layers.spectrogram import SpectralBase
+from audiofront import functional as F
+from audiofront.initializers import FilterbankMatrix
+from audiofront.layers._base import SpectralBase
+from audiofront.validation import check_bool, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
@@ -35,7 +34,7 @@ class MelSpectrogram(SpectralBase):
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
             ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
             only) or ``"auto"``: the conv when the kernel is trainable, else the path
-            measured faster on this backend and device (`audiofront._measured`). Both
+            measured faster on this backend and device (`audiofront.dispatch`). Both
             meet the same numeric bounds.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
@@ -112,8 +111,9 @@ class MelSpectrogram(SpectralBase):
         self.htk = check_bool("htk", htk)
         self.norm = norm
         self.trainable_filterbank = check_bool("trainable_filterbank", trainable_filterbank)
-        self._recipe = dict(
-            kind="mel",
+        # Raises on bad arguments, here and now.
+        self._filterbank_initializer = FilterbankMatrix(
+            "mel",
             sample_rate=sample_rate,
             n_fft=self.n_fft,
             n_filters=self.n_mels,
@@ -122,7 +122,6 @@ class MelSpectrogram(SpectralBase):
             htk=htk,
             norm=norm,
         )
-        filters.filterbank(**self._recipe)  # raises on bad arguments, here and now
 
     @property
     def _output_bins(self):
@@ -133,14 +132,14 @@ class MelSpectrogram(SpectralBase):
         self.filterbank = self.add_weight(
             name="filterbank",
             shape=(self.n_fft // 2 + 1, self.n_mels),
-            initializer=filterbank_initializer(**self._recipe),
+            initializer=self._filterbank_initializer,
             constraint=keras.constraints.NonNeg(),
             trainable=self.trainable_filterbank,
         )
 
     def _spectral(self, real, imag):
-        spectra = af_ops.magnitude_to_power(real, imag, self.power)
-        return af_ops.apply_filterbank(spectra, ops.cast(self.filterbank, spectra.dtype))
+        spectra = F.magnitude_to_power(real, imag, self.power)
+        return F.apply_filterbank(spectra, ops.cast(self.filterbank, spectra.dtype))
 
     def get_config(self):
         config = super().get_config()

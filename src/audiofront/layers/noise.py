@@ -5,33 +5,22 @@ import numbers
 import keras
 from keras import ops
 
-from audiofront import ops as af_ops
-from audiofront.layers._base import check_bool, check_choice, check_float_input, math_dtype
+from audiofront import functional as F
+from audiofront.layers._base import FrontEndLayer, check_float_input
+from audiofront.validation import (
+    check_bool,
+    check_choice,
+    check_number,
+    check_range,
+    check_seed,
+)
 
 NOISES = ("white", "pink", "brown")
 _EXPONENT = {"white": 0, "pink": 1, "brown": 2}
 
 
-def check_snr_db(snr_db):
-    if snr_db is None:
-        return None
-    if isinstance(snr_db, numbers.Real) and not isinstance(snr_db, bool):
-        return float(snr_db)
-    if (
-        isinstance(snr_db, (tuple, list))
-        and len(snr_db) == 2
-        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in snr_db)
-        and snr_db[0] <= snr_db[1]
-    ):
-        return (float(snr_db[0]), float(snr_db[1]))
-    raise ValueError(
-        "`snr_db` must be None, a number, or a (low, high) pair with low <= high. "
-        f"Received: snr_db={snr_db!r}"
-    )
-
-
 @keras.saving.register_keras_serializable(package="audiofront")
-class AdditiveNoise(keras.layers.Layer):
+class AdditiveNoise(FrontEndLayer):
     """Adds white, pink or brown noise during training; the identity otherwise.
 
     The noise of each example is zero-mean with variance exactly ``power`` (it is drawn,
@@ -77,21 +66,16 @@ class AdditiveNoise(keras.layers.Layer):
     def __init__(
         self, power=0.1, noise="white", random_gain=False, snr_db=None, seed=None, axis=1, **kwargs
     ):
-        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        if isinstance(power, bool) or not isinstance(power, numbers.Real) or power < 0:
-            raise ValueError(f"`power` must be a non-negative number. Received: power={power!r}")
+        self.power = check_number("power", power, minimum=0)
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or axis == 0:
             raise ValueError(
                 f"`axis` must be a non-zero integer (0 is the batch). Received: axis={axis!r}"
             )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
-        self.power = float(power)
         self.noise = check_choice("noise", noise, NOISES)
         self.random_gain = check_bool("random_gain", random_gain)
-        self.snr_db = check_snr_db(snr_db)
-        self.seed = seed
+        self.snr_db = None if snr_db is None else check_range("snr_db", snr_db)
+        self.seed = check_seed("seed", seed)
         self.axis = int(axis)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -110,9 +94,9 @@ class AdditiveNoise(keras.layers.Layer):
         check_float_input(inputs)
         if not training:
             return inputs
-        x = ops.cast(inputs, math_dtype(self.compute_dtype))
+        x = ops.cast(inputs, self.math_dtype)
         rank = len(x.shape)
-        noise = af_ops.coloured_noise(
+        noise = F.coloured_noise(
             ops.shape(x), _EXPONENT[self.noise], self.axis, self.seed_generator
         )
         per_example = (ops.shape(x)[0],) + (1,) * (rank - 1)
@@ -124,14 +108,11 @@ class AdditiveNoise(keras.layers.Layer):
                 snr = keras.random.uniform(per_example, low, high, seed=self.seed_generator)
             else:
                 snr = self.snr_db
-            signal_power = ops.mean(ops.square(x), axis=af_ops.example_axes(x), keepdims=True)
+            signal_power = ops.mean(ops.square(x), axis=F.example_axes(x), keepdims=True)
             level = signal_power * ops.power(10.0, -snr / 10.0)
         if self.random_gain:
             level = level * keras.random.uniform(per_example, seed=self.seed_generator)
         return ops.cast(x + noise * ops.sqrt(ops.cast(level, x.dtype)), self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
     def get_config(self):
         config = super().get_config()

@@ -1,23 +1,21 @@
 """The `Normalization2D` layer: per-axis standardisation of time-frequency input."""
 
-import numbers
-
 import keras
 from keras import ops
 
-from audiofront import ops as af_ops
+from audiofront import functional as F
 from audiofront.layers._base import (
-    check_choice,
-    check_float_input,
-    math_dtype,
+    FrontEndLayer,
+    check_spectrogram_shape,
     standardize_data_format,
 )
+from audiofront.validation import check_choice, check_number
 
 AXES = ("freq", "time", "channel", "sample", "batch")
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class Normalization2D(keras.layers.Layer):
+class Normalization2D(FrontEndLayer):
     """Standardises a spectrogram per frequency bin, frame, channel, example or batch.
 
     Computes ``(x - mean) / (std + eps)`` with the population standard deviation. The
@@ -55,11 +53,9 @@ class Normalization2D(keras.layers.Layer):
     """
 
     def __init__(self, axis="freq", eps=1e-10, data_format=None, **kwargs):
-        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.axis = check_choice("axis", axis, AXES)
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or eps < 0:
-            raise ValueError(f"`eps` must be a non-negative number. Received: eps={eps!r}")
+        check_number("eps", eps, minimum=0)
         self.eps = eps
         self.data_format = standardize_data_format(data_format)
 
@@ -75,20 +71,11 @@ class Normalization2D(keras.layers.Layer):
         return tuple(a for a in (1, 2, 3) if a != kept)
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                "`inputs` must be 4-D, (batch, frames, bins, channels) or "
-                "(batch, channels, frames, bins) per `data_format`. "
-                f"Received: inputs with shape {tuple(input_shape)}"
-            )
+        check_spectrogram_shape(input_shape)
 
     def call(self, inputs):
-        check_float_input(inputs)
-        x = ops.cast(inputs, math_dtype(self.compute_dtype))
-        return ops.cast(af_ops.standardize(x, self._reduction_axes(), self.eps), self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        x = self.cast_input(inputs)
+        return ops.cast(F.standardize(x, self._reduction_axes(), self.eps), self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -1,22 +1,20 @@
 """The `SpecAugment` layer: training-only frequency and time masks."""
 
-import numbers
-
 import keras
 from keras import ops
 
-from audiofront import ops as af_ops
-from audiofront.layers._base import check_float_input, standardize_data_format
-
-
-def _check_non_negative_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
-    return int(value)
+from audiofront import functional as F
+from audiofront.layers._base import (
+    FrontEndLayer,
+    check_float_input,
+    check_spectrogram_shape,
+    standardize_data_format,
+)
+from audiofront.validation import check_non_negative_int, check_number, check_seed
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class SpecAugment(keras.layers.Layer):
+class SpecAugment(FrontEndLayer):
     """SpecAugment's frequency and time masking during training; the identity otherwise.
 
     Follows torchaudio's ``FrequencyMasking`` / ``TimeMasking`` with ``iid_masks=True``:
@@ -62,28 +60,18 @@ class SpecAugment(keras.layers.Layer):
         data_format=None,
         **kwargs,
     ):
-        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        self.freq_mask_param = _check_non_negative_int("freq_mask_param", freq_mask_param)
-        self.time_mask_param = _check_non_negative_int("time_mask_param", time_mask_param)
-        self.n_freq_masks = _check_non_negative_int("n_freq_masks", n_freq_masks)
-        self.n_time_masks = _check_non_negative_int("n_time_masks", n_time_masks)
-        if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
-            raise ValueError(f"`mask_value` must be a number. Received: mask_value={mask_value!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
-        self.mask_value = float(mask_value)
-        self.seed = seed
+        self.freq_mask_param = check_non_negative_int("freq_mask_param", freq_mask_param)
+        self.time_mask_param = check_non_negative_int("time_mask_param", time_mask_param)
+        self.n_freq_masks = check_non_negative_int("n_freq_masks", n_freq_masks)
+        self.n_time_masks = check_non_negative_int("n_time_masks", n_time_masks)
+        self.mask_value = check_number("mask_value", mask_value)
+        self.seed = check_seed("seed", seed)
         self.data_format = standardize_data_format(data_format)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                "`inputs` must be 4-D, (batch, frames, bins, channels) or "
-                "(batch, channels, frames, bins) per `data_format`. "
-                f"Received: inputs with shape {tuple(input_shape)}"
-            )
+        check_spectrogram_shape(input_shape)
         if input_shape[3 if self.data_format == "channels_last" else 1] is None:
             raise ValueError(
                 f"The channel axis of `inputs` must be known. Received: inputs with shape {tuple(input_shape)}"
@@ -97,10 +85,10 @@ class SpecAugment(keras.layers.Layer):
         shape = ops.shape(inputs)
         batch, channels = shape[0], inputs.shape[3 if last else 1]
         frames, bins = (shape[1], shape[2]) if last else (shape[2], shape[3])
-        time = af_ops.axis_masks(
+        time = F.axis_masks(
             batch, channels, frames, self.time_mask_param, self.n_time_masks, self.seed_generator
         )
-        freq = af_ops.axis_masks(
+        freq = F.axis_masks(
             batch, channels, bins, self.freq_mask_param, self.n_freq_masks, self.seed_generator
         )
         if (
@@ -112,9 +100,6 @@ class SpecAugment(keras.layers.Layer):
             time, freq = ops.expand_dims(time, 3), ops.expand_dims(freq, 2)
         mask = ops.logical_or(time, freq)
         return ops.where(mask, ops.cast(self.mask_value, inputs.dtype), inputs)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
     def get_config(self):
         config = super().get_config()

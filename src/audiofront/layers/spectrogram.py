@@ -1,67 +1,9 @@
 """The `Spectrogram` layer: STFT magnitude or power, optionally in decibels."""
 
-import numbers
-
 import keras
 
-from audiofront import ops as af_ops
-from audiofront.layers._base import STFTBase, check_bool
-from audiofront.layers.decibel import check_decibel_args, decibel
-
-
-def check_power(power, decibel_on):
-    if isinstance(power, bool) or not isinstance(power, numbers.Real) or power <= 0:
-        raise ValueError(f"`power` must be a positive number. Received: power={power!r}")
-    if decibel_on and power not in (1.0, 2.0):
-        raise ValueError(
-            "`power` must be 1.0 (magnitude) or 2.0 (power) when decibel=True. "
-            f"Received: power={power!r}"
-        )
-    return float(power)
-
-
-class SpectralBase(STFTBase):
-    """`STFTBase` plus ``power``, the optional dB stage and ``trainable_kernel``."""
-
-    def __init__(
-        self,
-        power=2.0,
-        decibel=False,
-        ref=1.0,
-        amin=None,
-        top_db=80.0,
-        trainable_kernel=False,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.decibel = check_bool("decibel", decibel)
-        self.power = check_power(power, self.decibel)
-        check_decibel_args(ref, amin, top_db)
-        self.ref = ref
-        self.amin = amin
-        self.top_db = top_db
-        self.trainable_kernel = check_bool("trainable_kernel", trainable_kernel)
-        self._kernel_trainable = self.trainable_kernel
-
-    def _finish(self, features):
-        if not self.decibel:
-            return features
-        scale = "power" if self.power == 2.0 else "magnitude"
-        return decibel(features, scale, self.ref, self.amin, self.top_db)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "power": self.power,
-                "decibel": self.decibel,
-                "ref": self.ref,
-                "amin": self.amin,
-                "top_db": self.top_db,
-                "trainable_kernel": self.trainable_kernel,
-            }
-        )
-        return config
+from audiofront import functional as F
+from audiofront.layers._base import SpectralBase
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
@@ -84,7 +26,7 @@ class Spectrogram(SpectralBase):
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
             ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
             only) or ``"auto"``: the conv when the kernel is trainable, else the path
-            measured faster on this backend and device (`audiofront._measured`). Both
+            measured faster on this backend and device (`audiofront.dispatch`). Both
             meet the same numeric bounds.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
@@ -145,4 +87,4 @@ class Spectrogram(SpectralBase):
         return self.n_fft // 2 + 1
 
     def _spectral(self, real, imag):
-        return af_ops.magnitude_to_power(real, imag, self.power)
+        return F.magnitude_to_power(real, imag, self.power)

@@ -2,8 +2,9 @@
 
 import keras
 
-from audiofront import ops as af_ops
-from audiofront.layers._base import STFTBase, check_choice
+from audiofront import functional as F
+from audiofront.layers._base import STFTBase
+from audiofront.validation import check_choice
 
 MODES = ("magnitude", "power", "complex")
 
@@ -35,7 +36,7 @@ class STFT(STFTBase):
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
             ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
             only) or ``"auto"``: the conv when the kernel is trainable, else the path
-            measured faster on this backend and device (`audiofront._measured`). Both
+            measured faster on this backend and device (`audiofront.dispatch`). Both
             meet the same numeric bounds.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
@@ -93,7 +94,7 @@ class STFT(STFTBase):
     def _spectral(self, real, imag):
         if self.mode == "complex":
             return real, imag
-        return af_ops.magnitude_to_power(real, imag, 2.0 if self.mode == "power" else 1.0)
+        return F.magnitude_to_power(real, imag, 2.0 if self.mode == "power" else 1.0)
 
     def compute_output_shape(self, input_shape):
         shape = super().compute_output_shape(input_shape)

@@ -1,0 +1,45 @@
+"""The public layers: the one list from which every other list of them is derived.
+
+No Keras import, so that the tools can name and feed the layers without a backend.
+``audiofront.layers`` imports each layer from its module here, ``audiofront`` re-exports
+them, and `audiofront parity`, the case table and the package tests read this dict.
+
+Example:
+
+>>> from audiofront.catalog import LAYERS
+>>> LAYERS["MelSpectrogram"]
+Entry(module='mel_spectrogram', takes='waveform', sample_rate=True)
+"""
+
+from typing import NamedTuple
+
+__all__ = ["Entry", "LAYERS", "TAKES"]
+
+# What a layer takes as input (the tools make such inputs from waveforms):
+TAKES = {
+    "waveform": "(batch, samples) or (batch, samples, channels) / (batch, channels, samples)",
+    "power": "a 4-D linear-frequency power spectrogram with n_fft // 2 + 1 bins",
+    "mel": "a 4-D non-negative mel power spectrogram",
+    "db": "a 4-D mel spectrogram in dB",
+}
+
+
+class Entry(NamedTuple):
+    """A public layer: its module under ``audiofront.layers``, what it takes, and whether it
+    takes a ``sample_rate`` argument (the tools then pass their input's)."""
+
+    module: str
+    takes: str
+    sample_rate: bool = False
+
+
+LAYERS = {
+    "STFT": Entry("stft", "waveform"),
+    "Filterbank": Entry("filterbank", "power", sample_rate=True),
+    "Decibel": Entry("decibel", "mel"),
+    "Spectrogram": Entry("spectrogram", "waveform"),
+    "MelSpectrogram": Entry("mel_spectrogram", "waveform", sample_rate=True),
+    "Normalization2D": Entry("normalization", "db"),
+    "AdditiveNoise": Entry("noise", "waveform"),
+    "SpecAugment": Entry("spec_augment", "db"),
+}

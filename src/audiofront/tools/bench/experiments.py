@@ -1,0 +1,77 @@
+"""Experiments beyond single-layer timings, run inside a bench worker (one backend)."""
+
+import numpy as np
+
+from audiofront.tools.bench.timing import record, timed
+
+__all__ = ["overhead_experiment"]
+
+
+def _front_end(spec, trainable):
+    import audiofront
+
+    return audiofront.MelSpectrogram(
+        sample_rate=spec["sample_rate"],
+        n_fft=spec["n_fft"],
+        hop_length=spec["hop_length"],
+        n_mels=spec["n_mels"],
+        decibel=True,
+        trainable_kernel=trainable,
+        trainable_filterbank=trainable,
+    )
+
+
+def _convnet(inputs):
+    """The Kapre paper's Table 1 convnet."""
+    import keras
+
+    h = keras.layers.Conv2D(64, (20, 3), strides=2, activation="relu")(inputs)
+    for _ in range(4):
+        h = keras.layers.Conv2D(64, (3, 3), strides=2, activation="relu", padding="same")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    return keras.layers.Dense(88, activation="softmax")(h)
+
+
+def overhead_experiment(spec):
+    """The Kapre paper's experiment: the Table 1 convnet trained on precomputed dB mel
+    spectrograms versus on raw audio with the front-end inside (frozen, then trainable).
+
+    Returns ``train_step`` records; each one's ``overhead`` is the ratio of its median to
+    the precomputed variant's, minus one.
+    """
+    import keras
+
+    from audiofront.tools import backend
+
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal((spec["batch"], spec["samples"]))).astype("float32")
+    y = rng.integers(0, 88, spec["batch"])
+    features = keras.ops.convert_to_numpy(_front_end(spec, False)(x))
+    variants = {
+        "precomputed": (features, None),
+        "frontend-frozen": (x, False),
+        "frontend-trainable": (x, True),
+    }
+    jit = spec["backend"] != "torch"
+    records = []
+    for name, (data, trainable) in variants.items():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input(shape=data.shape[1:])
+        outputs = _convnet(inputs if trainable is None else _front_end(spec, trainable)(inputs))
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
+        first, times = timed(
+            lambda m=model, d=data: m.train_on_batch(d, y),
+            lambda out: out,
+            spec["warmup"],
+            spec["repeats"],
+        )
+        mode = "compiled" if jit else "eager"
+        entry = record(spec, f"kapre-overhead:{name}", mode, "train_step", first, times,
+                       backend.device_kind())  # fmt: skip
+        entry["layer"] = "MelSpectrogram"
+        records.append(entry)
+    base = records[0]["median_ms"]
+    for r in records:
+        r["overhead"] = r["median_ms"] / base - 1.0
+    return records

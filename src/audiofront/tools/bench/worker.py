@@ -1,0 +1,173 @@
+"""The per-backend side of `audiofront.tools.bench`: one process, one backend, one device.
+
+    python -m audiofront.tools.bench.worker SPEC.json OUT.json
+
+``backend`` in the spec is ``jax``, ``torch``, ``tensorflow`` (KERAS_BACKEND is set to it)
+or ``numpy`` (librosa only, no Keras). Every measurement materialises its result before
+the clock stops; the first call of a compiled function is timed apart as compile time.
+"""
+
+import json
+import sys
+import traceback
+
+import numpy as np
+
+from audiofront.tools.bench import peers
+from audiofront.tools.bench.experiments import overhead_experiment
+from audiofront.tools.bench.memory import measure_memory
+from audiofront.tools.bench.timing import record, timed
+
+
+class Measurements:
+    """Records and notes of one worker; `add` times one implementation."""
+
+    def __init__(self, spec, sync, device):
+        self.spec, self.sync, self.device = spec, sync, device
+        self.records, self.notes = [], []
+
+    def add(self, implementation, mode, pass_, fn, x):
+        try:
+            first, times = timed(
+                lambda: fn(x), self.sync, self.spec["warmup"], self.spec["repeats"]
+            )
+            self.records.append(
+                record(self.spec, implementation, mode, pass_, first, times, self.device)
+            )
+        except Exception as error:  # noqa: BLE001 - a failed peer is a note, not a crash
+            self.notes.append(
+                f"{self.spec['backend']} {implementation} {mode} {pass_}: "
+                f"{type(error).__name__}: {str(error)[:300]}"
+            )
+            traceback.print_exc(file=sys.stderr)
+
+    def add_modes(self, implementation, pass_, fn, x, compile_fn):
+        """Eager, and compiled with ``compile_fn`` when the spec asks for it."""
+        self.add(implementation, "eager", pass_, fn, x)
+        if self.spec["compile"]:
+            self.add(implementation, "compiled", pass_, compile_fn(fn), x)
+
+
+def _input(spec):
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((spec["batch"], spec["samples"])) * 0.1).astype(np.float32)
+
+
+def measure_numpy(spec):
+    """librosa, the numpy peer."""
+    m = Measurements(spec, lambda out: out, "cpu")
+    if spec["peers"]:
+        try:
+            m.add("librosa", "eager", "forward", peers.librosa_function(spec), _input(spec))
+        except ImportError:
+            m.notes.append("librosa not installed")
+    return m
+
+
+def _audiofront(m, x, compile_fn):
+    from audiofront.tools import backend
+
+    name = f"audiofront:{m.spec['layer']}"
+    for mode in ("eager", "compiled") if m.spec["compile"] else ("eager",):
+        layer = peers.audiofront_layer(m.spec, trainable=False)
+        layer(x)
+        m.add(name, mode, "forward", compile_fn(layer) if mode == "compiled" else layer, x)
+    if m.spec["backward"]:
+        for mode in ("eager", "compiled") if m.spec["compile"] else ("eager",):
+            layer = peers.audiofront_layer(m.spec, trainable=True)
+            layer(x)
+            grad = backend.gradient_function(layer)
+            m.add(name, mode, "backward", compile_fn(grad) if mode == "compiled" else grad, x)
+
+
+def _peers(m, x, compile_fn):
+    from audiofront.tools import backend
+
+    spec = m.spec
+    name, chain = peers.native_chain(spec)
+    m.add_modes(name, "forward", chain, x, compile_fn)
+    try:
+        name, builtin = peers.keras_builtin(spec)
+        builtin(x)
+        m.add_modes(name, "forward", builtin, x, compile_fn)
+    except Exception as error:  # noqa: BLE001
+        m.notes.append(f"keras built-in: {error}")
+    if spec["backend"] == "torch":
+        try:
+            fn, _module = peers.nnaudio_module(spec, trainable=False)
+            m.add("nnAudio", "eager", "forward", fn, x)
+            if spec["backward"]:
+                fn, module = peers.nnaudio_module(spec, trainable=True)
+                m.add("nnAudio", "eager", "backward", _torch_grad_fn(fn, module), x)
+        except ImportError:
+            m.notes.append("nnAudio not installed")
+    if spec["backend"] == "tensorflow":
+        try:
+            layer = peers.kapre_layer(spec)
+            x3 = backend.to_device(_input(spec)[..., None])
+            layer(x3)
+            m.add("kapre", "eager", "forward", layer, x3)
+        except ImportError:
+            m.notes.append(
+                "kapre not installed (it needs keras<3.14: use a peers-only environment)"
+            )
+
+
+def _torch_grad_fn(fn, module):
+    import torch
+
+    params = [p for p in module.parameters() if p.requires_grad]
+
+    def grads(x):
+        return torch.autograd.grad(fn(x).sum(), params)
+
+    return grads
+
+
+def measure(spec):
+    """Times audiofront (eager and compiled, forward and backward) and the peers."""
+    from audiofront.tools import backend
+
+    if spec["backend"] == "numpy":
+        m = measure_numpy(spec)
+        return m.records, m.notes
+    backend.disable_tf32()
+    device = backend.device_kind()
+    if spec["device"] == "gpu" and device != "gpu":
+        return [], [f"{spec['backend']}: no GPU visible"]
+    m = Measurements(spec, backend.sync, device)
+    x = backend.to_device(_input(spec))
+    _audiofront(m, x, backend.compile)
+    if spec["peers"]:
+        _peers(m, x, backend.compile)
+    return m.records, m.notes
+
+
+def versions():
+    out = {"python": sys.version.split()[0], "numpy": np.__version__}
+    for name in ("keras", "jax", "torch", "tensorflow", "librosa", "nnAudio", "kapre"):
+        try:
+            module = __import__(name)
+            out[name] = getattr(module, "__version__", "?")
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def main(argv):
+    with open(argv[0]) as f:
+        spec = json.load(f)
+    if spec["backend"] != "numpy":
+        import keras  # noqa: F401  (KERAS_BACKEND is set by the caller)
+    if spec.get("memory"):
+        records, notes = [measure_memory(spec)], []
+    else:
+        records, notes = measure(spec)
+    if spec.get("overhead"):
+        records += overhead_experiment(spec)
+    with open(argv[1], "w") as f:
+        json.dump({"records": records, "notes": notes, "versions": versions()}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

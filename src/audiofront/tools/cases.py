@@ -1,0 +1,170 @@
+"""The shared table of layer cases: every configuration the tests, `audiofront parity` and
+the main job (`audiofront compare`) exercise, in one place. Data only, no Keras.
+
+Every case runs through `audiofront.testing.run_layer_test` (config round trip, build and
+shapes, weight counts, dtype policy, compiled equals eager, ``.keras`` round trip) on each
+backend. Tags pick further families:
+
+- ``"parity"``: the main job's case for its layer (exactly one per public layer): cross-backend
+  parity of outputs and gradients, and the cross-backend ``.keras`` round trip of a model
+  trained one step under each backend;
+- ``"cross"``: also compared across the three backends, outputs and gradients
+  (``nox -s crossbackend``);
+- ``"grad"``: gradients against float64 finite differences, and float32 against float64.
+
+A new layer adds its rows here (one of them tagged ``"parity"``) and is then tested by all of
+the above.
+
+Example:
+
+>>> from audiofront.tools.cases import CASES, tagged
+>>> [c.id for c in tagged("parity")][:3]
+['stft-complex-trainable', 'spectrogram-db-reflect-trainable', 'mel-db-trainable']
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from audiofront.catalog import LAYERS
+from audiofront.tools import signals
+
+__all__ = ["Case", "CASES", "tagged", "by_id", "example"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One layer configuration.
+
+    Attributes:
+        id: a short unique name (pytest ids, parity case names).
+        layer: the public layer's name (`audiofront.catalog.LAYERS`).
+        params: its constructor arguments (JSON-friendly).
+        weights: the expected numbers of ``(trainable, non_trainable)`` weights.
+        channels: 0 for mono ``(batch, samples)`` waveforms, else that many channels laid
+            out per the case's ``data_format`` (waveform layers only).
+        takes: the input, when not the one `audiofront.catalog` gives the layer.
+        tags: the families beyond `run_layer_test` (see the module docstring).
+    """
+
+    id: str
+    layer: str
+    params: dict = field(default_factory=dict)
+    weights: tuple = (0, 0)
+    channels: int = 0
+    takes: str = None
+    tags: tuple = ()
+
+
+_KAISER = [float(v) for v in np.kaiser(256, 8.0)]
+
+CASES = (
+    # -- STFT
+    Case("stft-complex-trainable", "STFT",
+         dict(n_fft=512, hop_length=128, mode="complex", trainable=True),
+         (1, 0), tags=("parity", "cross", "grad")),
+    Case("stft-power-nocenter-trainable", "STFT",
+         dict(n_fft=400, hop_length=133, win_length=300, window="hamming", center=False,
+              mode="power", trainable=True),
+         (1, 0), tags=("grad",)),
+    Case("stft-blackman-nocenter", "STFT",
+         dict(n_fft=400, hop_length=133, win_length=300, window="blackman", center=False,
+              mode="power"),
+         (0, 1), tags=("cross",)),
+    Case("stft-magnitude-short-window-trainable", "STFT",
+         dict(n_fft=128, hop_length=48, win_length=96, mode="magnitude", trainable=True),
+         (1, 0), tags=("grad",)),
+    Case("stft-complex-reflect-stereo-cf", "STFT",
+         dict(n_fft=256, hop_length=100, mode="complex", pad_mode="reflect",
+              data_format="channels_first"),
+         (0, 1), channels=2),
+    Case("stft-conv-reflect", "STFT",
+         dict(n_fft=256, hop_length=100, pad_mode="reflect", implementation="conv"), (0, 1)),
+    Case("stft-array-window", "STFT", dict(n_fft=256, hop_length=64, window=_KAISER), (0, 1)),
+    # -- Spectrogram
+    Case("spectrogram-db-reflect-trainable", "Spectrogram",
+         dict(n_fft=512, hop_length=128, pad_mode="reflect", power=1.0, decibel=True,
+              ref="max", trainable_kernel=True),
+         (1, 0), tags=("parity", "cross", "grad")),
+    Case("spectrogram-db-no-floor", "Spectrogram",
+         dict(n_fft=512, hop_length=160, power=1.0, decibel=True, ref="max", top_db=None),
+         (0, 1)),
+    # -- MelSpectrogram
+    Case("mel-db-trainable", "MelSpectrogram",
+         dict(n_fft=512, hop_length=128, n_mels=64, decibel=True, trainable_kernel=True,
+              trainable_filterbank=True),
+         (2, 0), tags=("parity", "cross", "grad")),
+    Case("mel-custom-trainable", "MelSpectrogram",
+         dict(sample_rate=8000, n_fft=512, hop_length=128, n_mels=40, fmin=50.0, fmax=3500.0,
+              htk=True, norm=None, decibel=True, ref=0.5, amin=1e-8, top_db=60.0,
+              trainable_kernel=True, trainable_filterbank=True),
+         (2, 0)),
+    Case("mel-nocenter-stereo-cf", "MelSpectrogram",
+         dict(n_fft=256, center=False, n_mels=32, data_format="channels_first"),
+         (0, 2), channels=2, tags=("cross",)),
+    Case("mel-fft-db", "MelSpectrogram",
+         dict(n_fft=400, hop_length=160, n_mels=40, decibel=True, implementation="fft"),
+         (0, 2)),
+    Case("mel-htk-power1-cf", "MelSpectrogram",
+         dict(n_fft=2048, hop_length=512, n_mels=128, htk=True, norm=None, power=1.0,
+              data_format="channels_first"),
+         (0, 2), tags=("cross",)),
+    Case("mel-reflect-power1-cf-trainable", "MelSpectrogram",
+         dict(n_fft=128, hop_length=40, n_mels=12, power=1.0, pad_mode="reflect",
+              trainable_kernel=True, trainable_filterbank=True, data_format="channels_first"),
+         (2, 0), tags=("grad",)),
+    # -- Filterbank
+    Case("filterbank-mel-trainable", "Filterbank",
+         dict(kind="mel", n_filters=40, n_fft=512, trainable=True),
+         (1, 0), tags=("parity", "cross", "grad")),
+    Case("filterbank-log-trainable", "Filterbank",
+         dict(kind="log", n_filters=24, n_fft=512, fmin=50.0, norm=2.0, trainable=True),
+         (1, 0), tags=("cross", "grad")),
+    Case("filterbank-random-trainable", "Filterbank",
+         dict(kind="random", n_filters=16, n_fft=512, seed=3, trainable=True),
+         (1, 0), tags=("cross", "grad")),
+    Case("filterbank-linear", "Filterbank", dict(kind="linear", n_filters=24, n_fft=512), (0, 1)),
+    # -- Decibel
+    Case("decibel-max", "Decibel", dict(ref="max", top_db=60.0), tags=("parity", "cross")),
+    Case("decibel-magnitude", "Decibel",
+         dict(scale="magnitude", ref=0.5, amin=1e-4, top_db=None), tags=("cross",)),
+    # -- Normalization2D
+    Case("normalization-freq", "Normalization2D", dict(axis="freq"), tags=("parity", "cross")),
+    Case("normalization-time-cf", "Normalization2D",
+         dict(axis="time", eps=1e-6, data_format="channels_first")),
+    Case("normalization-batch-cf", "Normalization2D",
+         dict(axis="batch", data_format="channels_first"), tags=("cross",)),
+    # -- AdditiveNoise
+    Case("noise-pink-snr-range", "AdditiveNoise",
+         dict(noise="pink", snr_db=[10.0, 20.0], seed=1), tags=("parity", "cross")),
+    Case("noise-brown-gain-axis2", "AdditiveNoise",
+         dict(power=0.2, noise="brown", random_gain=True, seed=2, axis=2), takes="db"),
+    # -- SpecAugment
+    Case("specaugment", "SpecAugment",
+         dict(freq_mask_param=10, time_mask_param=20, n_freq_masks=2, n_time_masks=3,
+              mask_value=-80.0, seed=2),
+         tags=("parity", "cross")),
+)  # fmt: skip
+
+
+def tagged(tag):
+    """The cases carrying ``tag``, in table order."""
+    return [c for c in CASES if tag in c.tags]
+
+
+def by_id(case_id):
+    """The case named ``case_id``."""
+    for case in CASES:
+        if case.id == case_id:
+            return case
+    raise KeyError(case_id)
+
+
+def example(case, source="fsdd", batch=2, seconds=0.5, sample_rate=None):
+    """``(params, x)`` for a case: its parameters (with the input's sample rate where the
+    layer takes one) and an input for it, from `signals.layer_example`."""
+    if case.layer not in LAYERS:
+        raise ValueError(f"Case {case.id!r} names an unknown layer {case.layer!r}")
+    return signals.layer_example(
+        case.layer, case.params, source, batch, seconds, sample_rate, case.channels, case.takes
+    )

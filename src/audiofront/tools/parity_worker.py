@@ -1,0 +1,116 @@
+"""The per-backend side of `audiofront.tools.parity`: one process, one Keras backend.
+
+    python -m audiofront.tools.parity_worker create SPEC.json   build each case's model, save it
+    python -m audiofront.tools.parity_worker run SPEC.json OUT  load each case's model, write its
+                                                                outputs (and gradients) to OUT.npz
+
+KERAS_BACKEND picks the backend. Besides each quantity, ``OUT.npz.json`` records how much it
+moves when the input is scaled by ``1 + 2**-21`` (the rounding-noise rule of `parity`).
+"""
+
+import importlib
+import json
+import sys
+
+import numpy as np
+
+# Four float32 ulps: the input change that measures each quantity's rounding noise.
+NOISE_STEP = 2.0**-21
+
+
+def _keras():
+    import keras
+
+    import audiofront  # noqa: F401  (registers the layers for loading)
+
+    return keras
+
+
+def build_model(keras, layer_name, params, input_shape):
+    import audiofront
+
+    layer_cls = getattr(audiofront, layer_name)
+    inputs = keras.Input(shape=tuple(input_shape))
+    outputs = layer_cls(**params)(inputs)
+    if isinstance(outputs, tuple):
+        outputs = list(outputs)
+    return keras.Model(inputs, outputs)
+
+
+def create(spec):
+    keras = _keras()
+    rng = np.random.default_rng(spec.get("seed", 0))
+    for case in spec["cases"]:
+        if "layer" not in case:
+            continue
+        x = np.load(case["input"])
+        model = build_model(keras, case["layer"], case.get("params", {}), x.shape[1:])
+        if case.get("perturb"):
+            # Shared non-default weights, so a loader that ignored them would be caught.
+            for w in model.trainable_weights:
+                value = keras.ops.convert_to_numpy(w)
+                # A factor near 1 keeps signs, so non-negative filterbanks stay so.
+                scale = 1 + 0.05 * rng.standard_normal(value.shape)
+                w.assign((value * scale).astype(value.dtype))
+        model.save(case["model"])
+
+
+def output_kind(model):
+    """'db' when the model's output comes from a decibel stage, else 'linear'."""
+    last = model.layers[-1] if model.layers else None
+    if type(last).__name__ == "Decibel" or getattr(last, "decibel", False) is True:
+        return "db"
+    return "linear"
+
+
+def quantities(keras, model, x, grad):
+    """``{"output/i": array}`` and, with ``grad``, ``{"grad/input": ..., "grad/<path>": ...}``."""
+    from audiofront.tools import backend
+
+    outputs = [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(model(x))]
+    out = {f"output/{i}": o for i, o in enumerate(outputs)}
+    if grad:
+        rng = np.random.default_rng(0)
+        probes = [rng.standard_normal(o.shape).astype(o.dtype) for o in outputs]
+        _, grads = backend.gradients(model, x, probes, wrt_input=True)
+        out["grad/input"] = grads[0]
+        for v, g in zip(model.trainable_variables, grads[1:]):
+            out[f"grad/{v.path}"] = g
+    return out
+
+
+def run(spec, out_path):
+    keras = _keras()
+    results, meta = {}, {"backend": keras.backend.backend(), "cases": {}}
+    for case in spec["cases"]:
+        name = case["name"]
+        model = keras.saving.load_model(case["model"])
+        x = np.load(case["input"])
+        values = quantities(keras, model, x, spec.get("grad"))
+        nudged = quantities(keras, model, (x * (1 + NOISE_STEP)).astype(x.dtype), spec.get("grad"))
+        noise = {}
+        for key, value in values.items():
+            results[f"{name}/{key}"] = value
+            noise[f"{name}/{key}"] = float(np.abs(value - nudged[key]).max()) if value.size else 0.0
+        meta["cases"][name] = {"kind": output_kind(model), "noise": noise}
+    np.savez(out_path, **results)
+    with open(str(out_path) + ".json", "w") as f:
+        json.dump(meta, f)
+
+
+def main(argv):
+    command, spec_path = argv[0], argv[1]
+    with open(spec_path) as f:
+        spec = json.load(f)
+    for module in spec.get("imports", []):
+        importlib.import_module(module)
+    if command == "create":
+        create(spec)
+    elif command == "run":
+        run(spec, argv[2])
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,294 @@
+"""The bench harness: its outputs and options on small workloads, not its timings."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from audiofront.tools import bench, cli
+
+BACKEND = keras.backend.backend()
+FIELDS = {
+    "backend",
+    "device",
+    "implementation",
+    "layer",
+    "mode",
+    "pass",
+    "workload",
+    "median_ms",
+    "min_ms",
+    "max_ms",
+    "repeats",
+}
+
+
+def run_bench(*args, timeout=900):
+    return subprocess.run(
+        [sys.executable, "-m", "audiofront", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    result = run_bench(
+        "--backends",
+        BACKEND,
+        "--workload",
+        "custom",
+        "--batch",
+        "2",
+        "--seconds",
+        "0.25",
+        "-p",
+        "n_mels=32",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--backward",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out, json.loads((out / "bench.json").read_text()), result.stdout
+
+
+@pytest.mark.slow
+def test_outputs_written_with_records_and_machine(small_run):
+    out, data, stdout = small_run
+    assert (out / "bench.md").read_text().startswith("Machine: ")
+    assert (out / "bench.png").stat().st_size > 10_000
+    assert data["machine"]["cores"] >= 1 and data["machine"]["cpu"]
+    assert data["versions"]["keras"] == keras.__version__
+    for record in data["records"]:
+        assert FIELDS <= set(record)
+        assert record["median_ms"] > 0 and record["repeats"] == 1
+    assert "audiofront bench" in stdout
+
+
+@pytest.mark.slow
+def test_audiofront_eager_compiled_forward_backward_and_peers(small_run):
+    _out, data, _stdout = small_run
+    ours = {
+        (r["mode"], r["pass"])
+        for r in data["records"]
+        if r["backend"] == BACKEND and r["implementation"].startswith("audiofront")
+    }
+    assert ours == {
+        ("eager", "forward"),
+        ("compiled", "forward"),
+        ("eager", "backward"),
+        ("compiled", "backward"),
+    }
+    names = {r["implementation"] for r in data["records"]}
+    assert any(n.startswith("native:") for n in names)
+    assert any(n.startswith("keras.layers.") for n in names)
+    assert "librosa" in names
+    if BACKEND == "torch":
+        assert "nnAudio" in names or any("nnAudio" in n for n in data["notes"])
+    compiled = [r for r in data["records"] if r["mode"] == "compiled"]
+    assert all(r["compile_ms"] is not None for r in compiled)
+    # Each forward row carries its ratio to the fastest peer on the same backend.
+    forward = [r for r in data["records"] if r["pass"] == "forward" and r["backend"] == BACKEND]
+    assert all(r["ratio_to_fastest_peer"] > 0 for r in forward)
+    assert (
+        min(
+            r["ratio_to_fastest_peer"]
+            for r in forward
+            if not r["implementation"].startswith("audiofront")
+        )
+        == 1.0
+    )
+
+
+@pytest.mark.slow
+def test_no_peers_no_compile_and_layers(tmp_path):
+    result = run_bench(
+        "--backends",
+        BACKEND,
+        "--layers",
+        "STFT,Spectrogram",
+        "--batch",
+        "1",
+        "--seconds",
+        "0.1",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--no-peers",
+        "--no-compile",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = json.loads((tmp_path / "bench.json").read_text())["records"]
+    assert {r["implementation"] for r in records} == {"audiofront:STFT", "audiofront:Spectrogram"}
+    assert {r["mode"] for r in records} == {"eager"}
+
+
+@pytest.mark.slow
+def test_kapre_overhead_experiment_records(tmp_path):
+    result = run_bench(
+        "--backends",
+        BACKEND,
+        "--workload",
+        "kapre",
+        "--batch",
+        "2",
+        "--seconds",
+        "0.5",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--no-peers",
+        "--no-compile",
+        "--experiment",
+        "kapre-overhead",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [
+        r
+        for r in json.loads((tmp_path / "bench.json").read_text())["records"]
+        if r["pass"] == "train_step"
+    ]
+    assert [r["implementation"] for r in records] == [
+        "kapre-overhead:precomputed",
+        "kapre-overhead:frontend-frozen",
+        "kapre-overhead:frontend-trainable",
+    ]
+    assert records[0]["overhead"] == 0.0 and all(r["overhead"] > -1 for r in records)
+
+
+def test_workloads_are_the_papers_and_speech():
+    kapre = bench.resolve_workload("kapre")
+    assert (
+        kapre["batch"],
+        kapre["samples"],
+        kapre["n_fft"],
+        kapre["hop_length"],
+        kapre["n_mels"],
+    ) == (16, 960000, 512, 256, 128)
+    speech = bench.resolve_workload("speech")
+    assert (speech["batch"], speech["samples"], speech["hop_length"], speech["n_mels"]) == (
+        32,
+        16000,
+        160,
+        64,
+    )
+    custom = bench.resolve_workload(
+        "custom", seconds=2.0, params={"n_fft": 1024, "window": "hamming"}
+    )
+    assert (
+        custom["n_fft"] == 1024
+        and custom["samples"] == 32000
+        and custom["params"] == {"window": "hamming"}
+    )
+    with pytest.raises(ValueError, match="`workload`"):
+        bench.resolve_workload("music")
+
+
+def test_bench_help_and_usage_errors():
+    parser = cli.build_parser()
+    text = parser._subparsers._group_actions[0].choices["bench"].format_help()
+    for option in (
+        "--layers",
+        "--backends",
+        "--workload",
+        "--batch",
+        "--seconds",
+        "--sample-rate",
+        "-p",
+        "--repeats",
+        "--backward",
+        "--compile",
+        "--no-compile",
+        "--peers",
+        "--no-peers",
+        "--device",
+        "--out",
+        "--experiment",
+    ):
+        assert option in text, option
+    assert "examples:" in text
+    assert run_bench("--layers", "Decibel").returncode == 2
+    assert run_bench("--backends", "mxnet").returncode == 2
+
+
+@pytest.mark.cross_backend
+def test_compare_writes_parity_and_bench_reports(tmp_path):
+    """The main job's command, small: parity of every layer on three backends, one workload."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audiofront",
+            "compare",
+            "--out",
+            str(tmp_path),
+            "--workloads",
+            "speech",
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--no-overhead",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    combined = json.loads((tmp_path / "compare.json").read_text())
+    assert combined["parity"]["ok"] and combined["parity"]["backends"] == [
+        "jax",
+        "torch",
+        "tensorflow",
+    ]
+    cases = {c["case"] for c in combined["parity"]["comparisons"]}
+    assert cases == {
+        "STFT",
+        "Spectrogram",
+        "MelSpectrogram",
+        "Filterbank",
+        "Decibel",
+        "Normalization2D",
+        "AdditiveNoise",
+        "SpecAugment",
+    }
+    backends = {r["backend"] for r in combined["bench"]["speech"]["records"]}
+    assert backends == {"jax", "torch", "tensorflow", "numpy"}
+    text = (tmp_path / "compare.md").read_text()
+    assert "## Parity" in text and "## Speed: speech workload" in text
+    assert (tmp_path / "compare.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_memory_records_count_what_one_call_allocates(tmp_path):
+    result = run_bench(
+        "--backends", BACKEND, "--workload", "custom", "--batch", "4", "--seconds", "10",
+        "-p", "n_mels=32", "--repeats", "1", "--warmup", "0", "--no-peers", "--no-compile",
+        "--memory", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = json.loads((tmp_path / "bench.json").read_text())["records"]
+    memory = [r for r in records if r["pass"] == "memory"]
+    assert {r["implementation"].split(":")[0] for r in memory} == {"audiofront", "native"}
+    samples, frames = 160000, 1 + 160000 // 160
+    io_mb = 4 * (4 * samples + 4 * frames * 32) / 1e6
+    for r in memory:
+        assert r["io_mb"] == pytest.approx(io_mb)
+        # The windowed frames and the complex spectrum are each about 3x the input here: a
+        # call cannot peak below its output, nor (at this size) above 20x its I/O.
+        assert io_mb / 4 < r["peak_mb"] < 20 * io_mb
+    assert "x (input + output)" in (tmp_path / "bench.md").read_text()
