@@ -173,3 +173,31 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_readme_layout_matches_the_tree():
+    """Every module and folder of the package is named in the README's layout block, and
+    every .py or folder name the block gives under src/audiofront exists."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"([\w.]+(?:\.py|/))", block))
+    tree = {
+        p.name + ("/" if p.is_dir() else "")
+        for folder in (SOURCE, SOURCE / "tools")
+        for p in folder.iterdir()
+        if p.name != "__pycache__" and (p.is_dir() or p.suffix == ".py")
+    }
+    tree -= {"__main__.py"}
+    missing = sorted(tree - named)
+    assert not missing, f"not in the README's layout: {missing}"
+    stale = sorted(
+        n
+        for n in named
+        if n.endswith(".py")
+        and not any(
+            path.name == n for path in [*SOURCE.rglob(n), *ROOT.glob(f"*/{n}"), *ROOT.glob(n)]
+        )
+    )
+    assert not stale, f"named in the README's layout but absent: {stale}"
