@@ -6,6 +6,7 @@ only) and classifies. Runs unchanged under JAX, PyTorch or TensorFlow:
 
     KERAS_BACKEND=jax python examples/fsdd_digits.py                  # best model (cnn1d)
     KERAS_BACKEND=torch python examples/fsdd_digits.py --model all    # the three families
+    KERAS_BACKEND=jax python examples/fsdd_digits.py --frontend mfcc  # MFCCs + deltas
     KERAS_BACKEND=tensorflow python examples/fsdd_digits.py --save digits.keras --check-backends
     python examples/fsdd_digits.py --quick                            # a few steps (CI)
     python examples/fsdd_digits.py --data /path/to/fsdd               # or $AUDIOFRONT_FSDD
@@ -50,6 +51,7 @@ from audiofront.tools import datasets
 SAMPLE_RATE = 8000
 LENGTH = 8000  # 1.0 s window: see the module docstring
 N_FFT, HOP, N_MELS = 256, 80, 40  # 32 ms frames every 10 ms, 40 mel bands up to 4 kHz
+N_MFCC = 13
 FRAMES = 1 + LENGTH // HOP
 # Training noise: pink, 20-40 dB below each example's power. The dB floor sits 50 dB under each
 # example's peak, so the zero padding of a clean test recording and the noise that fills it in
@@ -95,10 +97,9 @@ def load_split(root, split, limit=None):
     return np.stack(waves), np.asarray(labels, np.int32)
 
 
-def front_end(waveforms, trainable_kernel=False, trainable_filterbank=True, seed=0):
-    """Waveforms ``(batch, LENGTH)`` -> standardised dB mels ``(batch, FRAMES, N_MELS, 1)``."""
-    x = af.AdditiveNoise(snr_db=SNR_DB, noise="pink", seed=seed, name="noise")(waveforms)
-    x = af.MelSpectrogram(
+def mel_features(x, trainable_kernel=False, trainable_filterbank=True):
+    """dB mel spectrogram, ``(batch, FRAMES, N_MELS, 1)``."""
+    return af.MelSpectrogram(
         sample_rate=SAMPLE_RATE,
         n_fft=N_FFT,
         hop_length=HOP,
@@ -110,6 +111,37 @@ def front_end(waveforms, trainable_kernel=False, trainable_filterbank=True, seed
         trainable_filterbank=trainable_filterbank,
         name="mel",
     )(x)
+
+
+def mfcc_features(x, trainable_kernel=False, trainable_filterbank=True):
+    """13 MFCCs with their deltas and delta-deltas (librosa's 9-frame filters),
+    ``(batch, FRAMES, 39, 1)``: the classic speech front-end."""
+    mfcc = af.MFCC(
+        sample_rate=SAMPLE_RATE,
+        n_mfcc=N_MFCC,
+        n_fft=N_FFT,
+        hop_length=HOP,
+        n_mels=N_MELS,
+        norm=None,
+        top_db=TOP_DB,
+        trainable_kernel=trainable_kernel,
+        trainable_filterbank=trainable_filterbank,
+        name="mfcc",
+    )(x)
+    deltas = [af.Delta(order=order, name=f"delta{order}")(mfcc) for order in (1, 2)]
+    return keras.layers.Concatenate(axis=2, name="mfcc_deltas")([mfcc, *deltas])
+
+
+FRONT_ENDS = {"mel": mel_features, "mfcc": mfcc_features}
+
+
+def front_end(waveforms, frontend="mel", trainable_kernel=False, trainable_filterbank=True,
+              seed=0):  # fmt: skip
+    """Waveforms ``(batch, LENGTH)`` -> standardised features ``(batch, FRAMES, bands, 1)``:
+    noise (training only), the chosen features, per-band standardisation, masks (training
+    only)."""
+    x = af.AdditiveNoise(snr_db=SNR_DB, noise="pink", seed=seed, name="noise")(waveforms)
+    x = FRONT_ENDS[frontend](x, trainable_kernel, trainable_filterbank)
     x = af.Normalization2D(axis="freq", name="normalize")(x)
     return af.SpecAugment(
         freq_mask_param=6, time_mask_param=15, n_time_masks=2, seed=seed + 1, name="specaugment"
@@ -130,7 +162,7 @@ def cnn2d(x):
 
 def cnn1d(x):
     """1-D convolutions over time with the mel bands as channels, global average pooling."""
-    x = keras.layers.Reshape((FRAMES, N_MELS))(x)
+    x = keras.layers.Reshape((FRAMES, x.shape[2]))(x)
     for filters in (64, 128, 128):
         x = keras.layers.Conv1D(filters, 5, padding="same")(x)
         x = keras.layers.BatchNormalization()(x)
@@ -155,12 +187,16 @@ MODELS = {"cnn2d": cnn2d, "cnn1d": cnn1d, "kapre": kapre}
 BEST = "cnn1d"  # the most accurate and the fastest, measured on every backend
 
 
-def build_model(family, trainable_kernel=False, trainable_filterbank=True, seed=0):
+def build_model(family, frontend="mel", trainable_kernel=False, trainable_filterbank=True, seed=0):
     """The front-end followed by one of `MODELS`, on waveforms of ``LENGTH`` samples."""
     if family not in MODELS:
         raise ValueError(f"`family` must be one of {sorted(MODELS)}. Received: family={family!r}")
+    if frontend not in FRONT_ENDS:
+        raise ValueError(
+            f"`frontend` must be one of {sorted(FRONT_ENDS)}. Received: frontend={frontend!r}"
+        )
     inputs = keras.Input(shape=(LENGTH,), name="waveform")
-    features = front_end(inputs, trainable_kernel, trainable_filterbank, seed)
+    features = front_end(inputs, frontend, trainable_kernel, trainable_filterbank, seed)
     return keras.Model(inputs, MODELS[family](features), name=f"fsdd_{family}")
 
 
@@ -245,6 +281,12 @@ def parse_args(argv=None):
         choices=[*MODELS, "all"],
         help=f"model family (default {BEST}, the best measured); 'all' trains each in turn",
     )
+    parser.add_argument(
+        "--frontend",
+        default="mel",
+        choices=list(FRONT_ENDS),
+        help="features: dB mel spectrogram (default) or 13 MFCCs + deltas + delta-deltas",
+    )
     parser.add_argument("--epochs", type=int, default=15, help="training epochs (default 15)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam's initial rate")
@@ -312,6 +354,7 @@ def main(argv=None):
     )
     families = list(MODELS) if args.model == "all" else [args.model]
     results = {"backend": backend, "quick": args.quick, "epochs": epochs, "models": {}}
+    results["frontend"] = args.frontend
     for family in families:
         print(f"\n== {family}: {MODELS[family].__doc__.splitlines()[0]}")
         model, accuracy, seconds = train(
@@ -321,6 +364,7 @@ def main(argv=None):
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             seed=args.seed,
+            frontend=args.frontend,
             trainable_kernel=args.trainable_kernel,
             trainable_filterbank=args.trainable_filterbank,
         )

@@ -21,6 +21,7 @@ TAKES = {
     "power": "a 4-D linear-frequency power spectrogram with n_fft // 2 + 1 bins",
     "mel": "a 4-D non-negative mel power spectrogram",
     "db": "a 4-D mel spectrogram in dB",
+    "complex": "the (real, imag) pair of 4-D spectra that STFT(mode='complex') returns",
 }
 
 
@@ -42,4 +43,8 @@ LAYERS = {
     "Normalization2D": Entry("normalization", "db"),
     "AdditiveNoise": Entry("noise", "waveform"),
     "SpecAugment": Entry("spec_augment", "db"),
+    "InverseSTFT": Entry("inverse_stft", "complex"),
+    "MFCC": Entry("mfcc", "waveform", sample_rate=True),
+    "Delta": Entry("delta", "db"),
+    "PCEN": Entry("pcen", "mel", sample_rate=True),
 }

@@ -14,6 +14,7 @@ Example:
 (512, 514)
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -25,6 +26,11 @@ __all__ = [
     "FILTERBANK_KINDS",
     "get_window",
     "dft_kernels",
+    "idft_kernels",
+    "padded_window",
+    "dct_matrix",
+    "savgol_coefficients",
+    "pcen_smoothing",
     "fft_frequencies",
     "hz_to_mel",
     "mel_to_hz",
@@ -91,6 +97,33 @@ def get_window(window, win_length):
     return array
 
 
+def padded_window(n_fft, win_length=None, window="hann"):
+    """The analysis window of a frame: ``get_window(window, win_length)`` centred in
+    ``n_fft`` samples with zeros on both sides (librosa's ``pad_center``).
+
+    Returns:
+        float64 array of shape ``(n_fft,)``.
+    """
+    n_fft = check_positive_int("n_fft", n_fft)
+    win_length = n_fft if win_length is None else win_length
+    win_length = check_positive_int("win_length", win_length)
+    if win_length > n_fft:
+        raise ValueError(
+            "`win_length` must be at most `n_fft`. "
+            f"Received: win_length={win_length}, n_fft={n_fft}"
+        )
+    full = np.zeros(n_fft)
+    offset = (n_fft - win_length) // 2
+    full[offset : offset + win_length] = get_window(window, win_length)
+    return full
+
+
+def _dft_angles(n_fft):
+    # k * n modulo n_fft in integers keeps the angle exact for large n_fft.
+    phase = np.outer(np.arange(n_fft), np.arange(n_fft // 2 + 1)) % n_fft
+    return 2.0 * np.pi * phase / n_fft
+
+
 def dft_kernels(n_fft, win_length=None, window="hann"):
     """Windowed DFT kernels: the weight of a convolutional STFT.
 
@@ -116,22 +149,43 @@ def dft_kernels(n_fft, win_length=None, window="hann"):
     >>> bool(np.allclose(frame @ k[:, :257], spectrum.real))
     True
     """
-    n_fft = check_positive_int("n_fft", n_fft)
-    win_length = n_fft if win_length is None else win_length
-    win_length = check_positive_int("win_length", win_length)
-    if win_length > n_fft:
-        raise ValueError(
-            "`win_length` must be at most `n_fft`. "
-            f"Received: win_length={win_length}, n_fft={n_fft}"
-        )
-    full = np.zeros(n_fft)
-    offset = (n_fft - win_length) // 2
-    full[offset : offset + win_length] = get_window(window, win_length)
-    bins = n_fft // 2 + 1
-    # k * n modulo n_fft in integers keeps the angle exact for large n_fft.
-    phase = np.outer(np.arange(n_fft), np.arange(bins)) % n_fft
-    angle = 2.0 * np.pi * phase / n_fft
+    full = padded_window(n_fft, win_length, window)
+    angle = _dft_angles(n_fft)
     return np.concatenate([full[:, None] * np.cos(angle), -full[:, None] * np.sin(angle)], axis=1)
+
+
+def idft_kernels(n_fft, win_length=None, window="hann"):
+    """Windowed inverse-DFT kernels: the synthesis weight of an overlap-add inverse STFT.
+
+    ``kernels @ concatenate([X.real, X.imag])`` is ``w * numpy.fft.irfft(X, n_fft)`` for a
+    one-sided spectrum ``X`` of ``n_fft // 2 + 1`` bins, ``w`` the padded window (as
+    `padded_window`): what ``librosa.istft`` adds into the output for each frame, before
+    its window-sum normalisation. The imaginary parts of the DC and Nyquist bins are
+    ignored, as ``irfft`` ignores them.
+
+    Returns:
+        float64 array of shape ``(n_fft, 2 * (n_fft // 2 + 1))``.
+
+    Example:
+
+    >>> X = np.fft.rfft(np.random.default_rng(0).standard_normal(16))
+    >>> w = padded_window(16)
+    >>> bool(np.allclose(idft_kernels(16) @ np.concatenate([X.real, X.imag]),
+    ...                  w * np.fft.irfft(X, 16)))
+    True
+    """
+    full = padded_window(n_fft, win_length, window)
+    angle = _dft_angles(n_fft)
+    weight = np.full(n_fft // 2 + 1, 2.0)
+    weight[0] = 1.0
+    if n_fft % 2 == 0:
+        weight[-1] = 1.0
+    cos = weight * np.cos(angle) / n_fft
+    sin = -weight * np.sin(angle) / n_fft
+    sin[:, 0] = 0.0
+    if n_fft % 2 == 0:
+        sin[:, -1] = 0.0
+    return full[:, None] * np.concatenate([cos, sin], axis=1)
 
 
 def fft_frequencies(sample_rate, n_fft):
@@ -355,3 +409,99 @@ def filterbank(
     if kind == "log":
         return log_filterbank(sample_rate, n_fft, n_filters, fmin, fmax, norm)
     return random_filterbank(n_fft, n_filters, seed)
+
+
+DCT_TYPES = (1, 2, 3)
+
+
+def dct_matrix(n_input, n_output=None, dct_type=2, norm="ortho", lifter=0.0):
+    """The DCT as a matrix: ``x @ D`` is ``scipy.fftpack.dct(x, type=dct_type, norm=norm)``
+    along the last axis, its first ``n_output`` coefficients, liftered as librosa's MFCC.
+
+    Args:
+        n_input: length of the transformed axis (the mel bands).
+        n_output: coefficients kept (``n_mfcc``), at most ``n_input``; all by default.
+        dct_type: 1, 2 or 3 (type 1 needs ``n_input >= 2``).
+        norm: ``"ortho"`` (an orthonormal basis) or None (scipy's unnormalised sums).
+        lifter: 0 for none; ``L > 0`` multiplies coefficient ``k`` (from 0) by
+            ``1 + (L / 2) * sin(pi * (k + 1) / L)`` (``librosa.feature.mfcc``).
+
+    Returns:
+        float64 array of shape ``(n_input, n_output)``.
+
+    Example:
+
+    >>> x = np.random.default_rng(0).standard_normal(8)
+    >>> D = dct_matrix(8)
+    >>> bool(np.allclose(D @ D.T, np.eye(8)))  # orthonormal
+    True
+    """
+    n = check_positive_int("n_input", n_input)
+    n_output = n if n_output is None else check_positive_int("n_mfcc", n_output)
+    if n_output > n:
+        raise ValueError(
+            f"`n_mfcc` must be at most the number of mel bands n_mels={n}. "
+            f"Received: n_mfcc={n_output}"
+        )
+    if dct_type not in DCT_TYPES or isinstance(dct_type, bool):
+        raise ValueError(f"`dct_type` must be one of {DCT_TYPES}. Received: dct_type={dct_type!r}")
+    if norm not in ("ortho", None):
+        raise ValueError(f'`dct_norm` must be "ortho" or None. Received: dct_norm={norm!r}')
+    lifter = check_number("lifter", lifter, minimum=0)
+    i = np.arange(n)[:, None].astype(np.float64)  # input index
+    k = np.arange(n)[None, :].astype(np.float64)  # output index
+    if dct_type == 1:
+        if n < 2:
+            raise ValueError(f"`dct_type` 1 needs at least 2 mel bands. Received: n_mels={n}")
+        D = 2.0 * np.cos(np.pi * i * k / (n - 1))
+        D[0, :] = 1.0
+        D[-1, :] = (-1.0) ** np.arange(n)
+        if norm == "ortho":
+            ends = np.ones(n)
+            ends[[0, -1]] = np.sqrt(0.5)
+            D = np.sqrt(2.0 / (n - 1)) * np.cos(np.pi * i * k / (n - 1)) * ends[:, None] * ends
+    elif dct_type == 2:
+        D = 2.0 * np.cos(np.pi * k * (2 * i + 1) / (2 * n))
+        if norm == "ortho":
+            D *= np.where(k == 0, np.sqrt(1.0 / (4 * n)), np.sqrt(1.0 / (2 * n)))
+    else:
+        D = 2.0 * np.cos(np.pi * i * (2 * k + 1) / (2 * n))
+        D[0, :] = 1.0
+        if norm == "ortho":
+            D = np.where(i == 0, 1.0 / np.sqrt(n), np.sqrt(2.0 / n) * D / 2.0)
+    D = D[:, :n_output]
+    if lifter > 0:
+        D = D * (1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, n_output + 1) / lifter))
+    return D
+
+
+def savgol_coefficients(width, order):
+    """The Savitzky-Golay derivative filter of ``librosa.feature.delta``: ``h`` such that
+    ``sum_j h[j] * x[t + j - width // 2]`` is the ``order``-th derivative, at ``t``, of the
+    least-squares polynomial of degree ``order`` through the ``width`` samples around ``t``.
+
+    Example:
+
+    >>> savgol_coefficients(5, 1) * 10
+    array([-2., -1.,  0.,  1.,  2.])
+    """
+    width = check_positive_int("width", width)
+    order = check_positive_int("order", order)
+    half = width // 2
+    positions = np.arange(-half, half + 1, dtype=np.float64)
+    vandermonde = positions[:, None] ** np.arange(order + 1)
+    return math.factorial(order) * np.linalg.pinv(vandermonde)[order]
+
+
+def pcen_smoothing(time_constant, sample_rate, hop_length):
+    """The smoothing coefficient ``b`` of PCEN's first-order IIR smoother, from its time
+    constant in seconds, as ``librosa.pcen``: ``t = time_constant * sample_rate /
+    hop_length`` frames, ``b = (sqrt(1 + 4 t**2) - 1) / (2 t**2)``.
+
+    Example:
+
+    >>> round(float(pcen_smoothing(0.4, 22050, 512)), 5)
+    0.05641
+    """
+    frames = time_constant * sample_rate / float(hop_length)
+    return (np.sqrt(1 + 4 * frames**2) - 1) / (2 * frames**2)

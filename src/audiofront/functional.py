@@ -11,6 +11,7 @@ on every call); padding is built from slices and concatenation. Reductions use
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -94,15 +95,60 @@ def fft_stft(signals, window, hop_length):
     return ops.rfft(ops.take(signals, index, axis=1) * window)
 
 
+def overlap_add(real, imag, kernel, hop_length):
+    """Synthesises frames from ``(real, imag)`` (``(N, frames, bins)`` each) with ``kernel``
+    (``(n_fft, 1, 2 * bins)``, see `audiofront.filters.idft_kernels`) and adds them up
+    ``hop_length`` apart: one strided transposed convolution. Returns
+    ``(N, (frames - 1) * hop_length + n_fft)``."""
+    coefficients = ops.concatenate([real, imag], axis=-1)
+    return ops.conv_transpose(coefficients, kernel, strides=hop_length, padding="valid")[..., 0]
+
+
+def inverse_stft(real, imag, kernel, window, hop_length, center=True, length=None):
+    """``librosa.istft``: overlap-add of the synthesised frames, divided by the overlap-add
+    of the squared window where that is above the dtype's smallest normal number.
+
+    Args:
+        real, imag: ``(N, frames, bins)`` each.
+        kernel: the synthesis kernel ``(n_fft, 1, 2 * bins)``.
+        window: the padded analysis window ``(n_fft,)`` (for the normalisation).
+        hop_length: samples between frames.
+        center: drop the ``n_fft // 2`` samples the analysis padded on each side.
+        length: the output length (cropped or zero-padded), else all the frames give.
+
+    Returns:
+        ``(N, samples)``.
+    """
+    n_fft = kernel.shape[0]
+    start = n_fft // 2 if center else 0
+    if length is not None:
+        # librosa uses only the frames that reach into the requested length.
+        keep = -(-(length + 2 * start) // hop_length)
+        real, imag = real[:, :keep], imag[:, :keep]
+    y = overlap_add(real, imag, kernel, hop_length)
+    ones = ops.ones_like(real[:1, :, :1])
+    squared = ops.reshape(ops.square(window), (n_fft, 1, 1))
+    window_sum = ops.conv_transpose(ones, squared, strides=hop_length, padding="valid")[..., 0]
+    tiny = float(np.finfo(keras.backend.standardize_dtype(y.dtype)).tiny)
+    big = window_sum > tiny
+    y = ops.where(big, y / ops.where(big, window_sum, 1.0), y)
+    if length is None:
+        return y[:, start:-start] if start else y
+    zeros = ops.zeros((ops.shape(y)[0], length), dtype=y.dtype)
+    return ops.concatenate([y, zeros], axis=1)[:, start : start + length]
+
+
 def magnitude_to_power(real, imag, power=2.0):
     """``|X| ** power`` from real and imaginary parts, with a finite gradient at 0."""
     squared = ops.square(real) + ops.square(imag)
     return squared if power == 2.0 else safe_power(squared, power / 2.0)
 
 
-def apply_filterbank(spectra, filterbank):
-    """Maps the last axis of ``spectra`` (bins) to bands: ``spectra @ filterbank``."""
-    return ops.matmul(spectra, filterbank)
+def apply_filterbank(spectra, filterbank, axis=-1):
+    """Maps ``axis`` of ``spectra`` (bins) to bands: ``spectra @ filterbank`` along it."""
+    if axis in (-1, len(spectra.shape) - 1):
+        return ops.matmul(spectra, filterbank)
+    return ops.swapaxes(ops.matmul(ops.swapaxes(spectra, axis, -1), filterbank), axis, -1)
 
 
 def to_decibel(x, multiplier=10.0, ref=1.0, amin=1e-10, top_db=80.0):
@@ -203,3 +249,138 @@ def axis_masks(batch, channels, size, mask_param, n_masks, seed):
             mask, ops.logical_and(positions >= start, positions < start + ops.floor(width))
         )
     return mask
+
+
+def take_along(x, axis, start, stop):
+    """``x[..., start:stop, ...]`` on ``axis`` (static bounds; ``stop`` may be None or < 0)."""
+    index = [slice(None)] * len(x.shape)
+    index[axis] = slice(start, stop)
+    return x[tuple(index)]
+
+
+_NUMPY_PAD = {"mirror": "reflect", "nearest": "edge", "wrap": "wrap"}
+
+
+def pad_along(x, pad, axis, mode):
+    """Pads ``axis`` by ``pad`` on both sides as ``scipy.ndimage`` modes do: ``"constant"``
+    (zeros), ``"mirror"`` (d c b | a b c d | c b a), ``"nearest"`` (a a | a b c d | d d),
+    ``"wrap"`` (c d | a b c d | a b). Slices when the axis is longer than ``pad`` or of
+    unknown length; a gather of numpy's indices when it is shorter (several reflections)."""
+    size = x.shape[axis]
+    if mode == "constant":
+        shape = list(ops.shape(x))
+        shape[axis] = pad
+        zeros = ops.zeros(shape, dtype=x.dtype)
+        return ops.concatenate([zeros, x, zeros], axis=axis)
+    if size is not None and size <= pad:
+        index = np.pad(np.arange(size), pad, mode=_NUMPY_PAD[mode])
+        return ops.take(x, index, axis=axis)
+    if mode == "mirror":
+        left = ops.flip(take_along(x, axis, 1, pad + 1), axis=axis)
+        right = ops.flip(take_along(x, axis, -pad - 1, -1), axis=axis)
+    elif mode == "nearest":
+        left = ops.repeat(take_along(x, axis, 0, 1), pad, axis=axis)
+        right = ops.repeat(take_along(x, axis, -1, None), pad, axis=axis)
+    else:  # wrap
+        left, right = take_along(x, axis, -pad, None), take_along(x, axis, 0, pad)
+    return ops.concatenate([left, x, right], axis=axis)
+
+
+def correlate_along(x, coefficients, axis):
+    """``sum_j coefficients[j] * (x[t + j] - x[t + half])`` on ``axis`` (``coefficients``:
+    Python numbers summing to 0, as a derivative filter's do; ``half = len // 2``): the
+    "valid" correlation, shorter by ``len(coefficients) - 1``. Differences from the centre
+    sample first: equal to the plain correlation, but exactly 0 on a constant signal and
+    free of the rounding of large offsets (dB values around -40, say)."""
+    width = len(coefficients)
+    half = width // 2
+    centre = take_along(x, axis, half, half - (width - 1) or None)
+    terms = [
+        c * (take_along(x, axis, j, j - (width - 1) or None) - centre)
+        for j, c in enumerate(coefficients)
+        if j != half
+    ]
+    return sum(terms[1:], terms[0])
+
+
+def savgol_derivative(x, coefficients, axis, mode):
+    """``scipy.signal.savgol_filter(x, width, order, deriv=order, axis, mode)`` (what
+    ``librosa.feature.delta`` computes) from `audiofront.filters.savgol_coefficients`.
+
+    With ``mode="interp"`` the edges take the derivative of the polynomial fitted to the
+    first (last) ``width`` samples; when the polynomial's degree equals the derivative's
+    order that derivative is a constant, the first (last) full-window value, so the edges
+    repeat it. Other modes pad (`pad_along`) and correlate.
+    """
+    half = len(coefficients) // 2
+    if mode != "interp":
+        return correlate_along(pad_along(x, half, axis, mode), coefficients, axis)
+    valid = correlate_along(x, coefficients, axis)
+    first = ops.repeat(take_along(valid, axis, 0, 1), half, axis=axis)
+    last = ops.repeat(take_along(valid, axis, -1, None), half, axis=axis)
+    return ops.concatenate([first, valid, last], axis=axis)
+
+
+def linear_recurrence(x, decay, initial, axis):
+    """``y[t] = decay * y[t-1] + x[t]`` along ``axis``, with ``y[-1] = initial``: exactly, no
+    truncated kernel.
+
+    A log-depth scan (Hillis-Steele): after the step of distance ``d`` each element holds
+    the sum over its last ``2 d`` inputs weighted by powers of ``decay``, so the step is
+    ``y[t] += decay**d * y[t - d]``; then ``decay**(t + 1) * initial`` is added. ``decay``
+    (a number or a tensor that broadcasts against ``x``, per band say) is constant in time.
+    ``ceil(log2(T))`` steps of slices when the length ``T`` is static; a ``while_loop`` of
+    the same steps where it is not (TensorFlow graphs with an unknown length).
+    """
+    size = x.shape[axis]
+    if size is None:
+        y = _recurrence_unknown_length(x, decay, axis)
+    else:
+        y, distance, factor = x, 1, decay
+        while distance < size:
+            shifted = take_along(y, axis, 0, -distance)
+            head = take_along(y, axis, 0, distance)
+            tail = take_along(y, axis, distance, None) + factor * shifted
+            y = ops.concatenate([head, tail], axis=axis)
+            distance, factor = 2 * distance, factor * factor
+    steps = ops.cast(ops.arange(ops.shape(x)[axis]) + 1, x.dtype)
+    shape = [1] * len(x.shape)
+    shape[axis] = -1
+    return y + ops.power(decay, ops.reshape(steps, shape)) * initial
+
+
+def _recurrence_unknown_length(x, decay, axis):
+    moved = ops.moveaxis(x, axis, 0)
+    factor = ops.cast(ops.convert_to_tensor(decay), x.dtype)
+    if len(factor.shape):
+        factor = ops.moveaxis(factor, axis, 0)
+    factor = factor * ops.ones_like(moved[:1])
+
+    def body(distance, y, factor):
+        tail = y[distance:] + factor * y[:-distance]
+        return distance * 2, ops.concatenate([y[:distance], tail], axis=0), factor * factor
+
+    size = ops.shape(moved)[0]
+    loop = (ops.convert_to_tensor(1), moved, factor)
+    _, y, _ = ops.while_loop(lambda distance, y, factor: distance < size, body, loop)
+    return ops.moveaxis(y, 0, axis)
+
+
+def pcen(x, gain, bias, power, smoothing, eps, axis):
+    """``librosa.pcen`` along ``axis`` (time) with its default initial state.
+
+    The smoother ``M[t] = (1 - s) M[t-1] + s x[t]`` starts from ``M[-1] = 1`` (librosa's
+    ``zi = lfilter_zi``: the steady state of a unit input) and runs as `linear_recurrence`;
+    then ``(bias + x / (eps + M) ** gain) ** power - bias ** power`` in librosa's log-space
+    form. ``gain``, ``bias``, ``power`` and ``smoothing`` are numbers, or tensors that
+    broadcast against ``x`` (one per band); ``power == 0`` and ``bias == 0`` take
+    librosa's special forms when they are numbers.
+    """
+    smoothed = linear_recurrence(smoothing * x, 1.0 - smoothing, 1.0, axis)
+    norm = ops.exp(-gain * (math.log(eps) + ops.log1p(smoothed / eps)))
+    if isinstance(power, (int, float)) and power == 0:
+        return ops.log1p(x * norm)
+    if isinstance(bias, (int, float)) and bias == 0:
+        return ops.exp(power * (ops.log(x) + ops.log(norm)))
+    scale = bias**power if isinstance(bias * power, float) else ops.power(bias, power)
+    return scale * ops.expm1(power * ops.log1p(x * norm / bias))

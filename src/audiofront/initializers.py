@@ -20,7 +20,7 @@ from keras import ops
 
 from audiofront import filters
 
-__all__ = ["DFTKernel", "FilterbankMatrix"]
+__all__ = ["DFTKernel", "IDFTKernel", "FilterbankMatrix", "DCTMatrix"]
 
 
 def _checked(array, shape, name):
@@ -45,6 +45,8 @@ class DFTKernel(keras.initializers.Initializer):
         window: a window name, or a list of ``win_length`` numbers.
     """
 
+    _builder = staticmethod(filters.dft_kernels)
+
     def __init__(self, n_fft, win_length=None, window="hann"):
         if not isinstance(window, str):
             # JSON-friendly config: an array window is kept as a list of floats.
@@ -54,11 +56,21 @@ class DFTKernel(keras.initializers.Initializer):
         self.window = window
 
     def __call__(self, shape, dtype=None):
-        kernels = filters.dft_kernels(self.n_fft, self.win_length, self.window)[:, None, :]
-        return ops.convert_to_tensor(_checked(kernels, shape, "DFTKernel"), dtype=dtype)
+        kernels = self._builder(self.n_fft, self.win_length, self.window)[:, None, :]
+        return ops.convert_to_tensor(_checked(kernels, shape, type(self).__name__), dtype=dtype)
 
     def get_config(self):
         return {"n_fft": self.n_fft, "win_length": self.win_length, "window": self.window}
+
+
+@keras.saving.register_keras_serializable(package="audiofront")
+class IDFTKernel(DFTKernel):
+    """The windowed inverse-DFT (synthesis) kernel of an overlap-add inverse STFT, shape
+    ``(n_fft, 1, 2 * bins)``: ``filters.idft_kernels(n_fft, win_length, window)`` with an
+    output-channel axis, the layout ``keras.ops.conv_transpose`` takes. Arguments as
+    `DFTKernel`."""
+
+    _builder = staticmethod(filters.idft_kernels)
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
@@ -82,3 +94,32 @@ class FilterbankMatrix(keras.initializers.Initializer):
 
     def get_config(self):
         return {"kind": self.kind, **self.recipe}
+
+
+@keras.saving.register_keras_serializable(package="audiofront")
+class DCTMatrix(keras.initializers.Initializer):
+    """The (liftered) DCT of MFCCs as a ``(n_input, n_output)`` matrix:
+    ``filters.dct_matrix(n_input, n_output, dct_type, norm, lifter)``."""
+
+    def __init__(self, n_input, n_output=None, dct_type=2, norm="ortho", lifter=0.0):
+        filters.dct_matrix(n_input, n_output, dct_type, norm, lifter)  # raises on bad arguments
+        self.n_input = n_input
+        self.n_output = n_output
+        self.dct_type = dct_type
+        self.norm = norm
+        self.lifter = lifter
+
+    def __call__(self, shape, dtype=None):
+        matrix = filters.dct_matrix(
+            self.n_input, self.n_output, self.dct_type, self.norm, self.lifter
+        )
+        return ops.convert_to_tensor(_checked(matrix, shape, "DCTMatrix"), dtype=dtype)
+
+    def get_config(self):
+        return {
+            "n_input": self.n_input,
+            "n_output": self.n_output,
+            "dct_type": self.dct_type,
+            "norm": self.norm,
+            "lifter": self.lifter,
+        }

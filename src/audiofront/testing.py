@@ -85,6 +85,19 @@ def assert_same(actual, expected, rtol=SAME_BACKEND_RTOL, what="outputs"):
         np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
+def _each(fn, x):
+    """``fn`` applied to an input, or to each input of a list or tuple (a list back)."""
+    return [fn(v) for v in x] if isinstance(x, (tuple, list)) else fn(x)
+
+
+def _shape(x):
+    return _each(lambda v: tuple(v.shape), x)
+
+
+def _symbolic(x):
+    return _each(lambda v: keras.Input(shape=v.shape[1:]), x)
+
+
 def _check_config(layer_cls, init_kwargs, layer, x, outputs):
     config = layer.get_config()
     json.dumps(config)  # parameters only, never arrays
@@ -98,10 +111,10 @@ def _check_shapes(layer_cls, init_kwargs, layer, x, outputs, expected_output_sha
     shapes = [tuple(o.shape) for o in _as_tuple(outputs)]
     if expected_output_shape is not None:
         assert all(s == tuple(expected_output_shape) for s in shapes), shapes
-    computed = layer.compute_output_shape(x.shape)
+    computed = layer.compute_output_shape(_shape(x))
     computed = computed if isinstance(computed[0], tuple) else (computed,)
     assert [tuple(c) for c in computed] == shapes, (computed, shapes)
-    symbolic = layer_cls(**init_kwargs)(keras.Input(shape=x.shape[1:], batch_size=None))
+    symbolic = layer_cls(**init_kwargs)(_symbolic(x))
     for s, shape in zip(_as_tuple(symbolic), shapes):
         assert tuple(s.shape) == (None, *shape[1:]), (s.shape, shape)
 
@@ -130,10 +143,10 @@ def _check_dtype_policy(layer_cls, init_kwargs, x, outputs):
 
 def _check_compiled(layer, x, outputs, new_input):
     compiled = backend.compile(layer)
-    tensor = backend.to_device(x)
+    tensor = _each(backend.to_device, x)
     assert_same(compiled(tensor), outputs, what="compiled outputs")
     count = backend.trace_count(compiled)
-    compiled(backend.to_device(new_input))
+    compiled(_each(backend.to_device, new_input))
     assert backend.trace_count(compiled) == count, "a new input of the same shape recompiled"
     if backend.name() == "torch":
         import torch._dynamo
@@ -146,7 +159,7 @@ def _check_compiled(layer, x, outputs, new_input):
 def _check_saved(layer, x, outputs):
     """A model holding the layer, with its weights perturbed (so defaults cannot pass for
     loaded values), saved to ``.keras`` and loaded: same weights, same outputs."""
-    inputs = keras.Input(shape=x.shape[1:])
+    inputs = _symbolic(x)
     model = keras.Model(inputs, layer(inputs))
     rng = np.random.default_rng(1)
     for w in model.weights:
@@ -193,13 +206,13 @@ def run_layer_test(
     Args:
         layer_cls: the layer class.
         init_kwargs: its constructor arguments.
-        input_data: a numpy input batch.
+        input_data: a numpy input batch (a list of them for a layer of several inputs).
         expected_output_shape: the output shape (each output's, for tuple outputs).
         expected_weights: ``(trainable, non_trainable)`` weight counts.
         run_compile: run check 5 (the slowest).
         run_save: run check 6.
     """
-    x = np.asarray(input_data)
+    x = _each(np.asarray, input_data)
     layer = layer_cls(**init_kwargs)
     outputs = layer(x)
     _check_config(layer_cls, init_kwargs, layer, x, outputs)
@@ -207,8 +220,7 @@ def run_layer_test(
     _check_weights(layer, expected_weights)
     _check_dtype_policy(layer_cls, init_kwargs, x, outputs)
     if run_compile:
-        scale = np.float32(1.5) if np.issubdtype(x.dtype, np.floating) else 1
-        _check_compiled(layer, x, outputs, (x * scale).astype(x.dtype))
+        _check_compiled(layer, x, outputs, _each(lambda v: (v * 1.5).astype(v.dtype), x))
     if run_save:
         _check_saved(layer, x, outputs)
 

@@ -55,16 +55,24 @@ def float64_scope():
 
 
 def layer_input(name):
-    """Two FSDD recordings (float64); librosa power spectra for the filterbanks."""
+    """Two FSDD recordings (float64), or what the layer takes computed from them by librosa:
+    power spectra, a mel magnitude spectrogram, or a (real, imag) STFT."""
     waves = fsdd_batch(length=1200)[:2].astype(np.float64)
     case = CASES[name]
-    if LAYERS[case.layer].takes == "waveform":
+    takes = LAYERS[case.layer].takes
+    if takes == "waveform":
         return waves
     import librosa
 
-    n_fft = case.params["n_fft"]
-    spectra = np.abs(librosa.stft(waves, n_fft=n_fft, hop_length=n_fft // 4)) ** 2
-    return np.transpose(spectra, (0, 2, 1))[..., None]  # (2, frames, bins, 1)
+    n_fft = case.params.get("n_fft", 512)
+    hop = case.params.get("hop_length", n_fft // 4)
+    spectrum = librosa.stft(waves, n_fft=n_fft, hop_length=hop)  # (2, bins, frames)
+    if takes == "complex":
+        return [np.swapaxes(part, 1, 2)[..., None] for part in (spectrum.real, spectrum.imag)]
+    if takes == "mel":
+        mel = librosa.feature.melspectrogram(S=np.abs(spectrum), sr=8000, n_mels=40)
+        return np.swapaxes(mel, 1, 2)[..., None] * 2.0**31  # PCEN's advised scale
+    return np.swapaxes(np.abs(spectrum) ** 2, 1, 2)[..., None]  # (2, frames, bins, 1)
 
 
 def as_tuple(out):
@@ -73,7 +81,7 @@ def as_tuple(out):
 
 def value_and_gradients(layer, x, probes):
     """``L = sum(layer(x) * probe)`` and dL/dw for each trainable weight, as numpy."""
-    x = keras.ops.convert_to_tensor(x, layer.compute_dtype)
+    x = keras.tree.map_structure(lambda v: keras.ops.convert_to_tensor(v, layer.compute_dtype), x)
     value, grads = backend.gradients(layer, x, probes)
     return value, [g.astype(np.float64) for g in grads]
 
@@ -97,7 +105,7 @@ def probes_for(layer, x, seed):
 # under torch, and float64 finite differences see it. (``ops.maximum`` with a Python float
 # did the same; audiofront.ops uses ``ops.where`` for its floors instead.)
 TORCH_ROUNDS_FLOAT64 = {
-    name for name, case in CASES.items() if case.layer in ("MelSpectrogram", "Filterbank")
+    name for name, case in CASES.items() if case.layer in ("MelSpectrogram", "Filterbank", "MFCC")
 }
 
 
@@ -150,8 +158,9 @@ def test_float32_gradients_match_float64(name):
         probes = probes_for(layer64, x, seed=1)
         _, grads64 = value_and_gradients(layer64, x, probes)
     layer32 = make_layer(name, "float32")
-    layer32(x.astype(np.float32))  # builds it (JAX's stateless_call needs the weights)
-    _, grads32 = value_and_gradients(layer32, x.astype(np.float32), probes)
+    x32 = keras.tree.map_structure(lambda v: v.astype(np.float32), x)
+    layer32(x32)  # builds it (JAX's stateless_call needs the weights)
+    _, grads32 = value_and_gradients(layer32, x32, probes)
     assert len(grads32) == len(grads64) >= 1
     for variable, g32, g64 in zip(layer32.trainable_variables, grads32, grads64):
         assert np.all(np.isfinite(g32))

@@ -5,7 +5,17 @@ import keras
 import numpy as np
 import pytest
 
-from audiofront import STFT, Filterbank, MelSpectrogram, Spectrogram, filters
+from audiofront import (
+    MFCC,
+    PCEN,
+    STFT,
+    Delta,
+    Filterbank,
+    InverseSTFT,
+    MelSpectrogram,
+    Spectrogram,
+    filters,
+)
 from audiofront.testing import to_numpy
 from conftest import fsdd_batch
 
@@ -136,33 +146,37 @@ def test_trainable_filterbank_stays_non_negative_and_db_finite(make):
     assert np.all(np.isfinite(db))
 
 
-def small_model():
+def front_end(name, x):
+    """The front-end of `small_model`, trainable wherever it can be: the mel spectrogram, or
+    one model with every transform (MFCC + deltas, PCEN, STFT -> InverseSTFT -> mel)."""
+    mel = dict(sample_rate=8000, n_fft=256, hop_length=128, n_mels=24)
+    if name == "mel":
+        return MelSpectrogram(
+            **mel, decibel=True, trainable_kernel=True, trainable_filterbank=True
+        )(x)
+    mfcc = MFCC(**mel, n_mfcc=12, trainable_kernel=True, trainable_filterbank=True)(x)
+    power = MelSpectrogram(**mel, power=1.0, trainable_filterbank=True)(x)
+    pcen = PCEN(sample_rate=8000, hop_length=128, trainable=True)(power * 2.0**31)
+    real, imag = STFT(n_fft=256, hop_length=64, mode="complex")(x)
+    waves = InverseSTFT(n_fft=256, hop_length=64, length=4000, trainable=True)([real, imag])
+    resynthesised = MelSpectrogram(**mel, decibel=True)(waves[..., 0])
+    return keras.layers.Concatenate(axis=2)([mfcc, Delta(width=5)(mfcc), pcen, resynthesised])
+
+
+def small_model(name="mel"):
     keras.utils.set_random_seed(0)
-    return keras.Sequential(
-        [
-            keras.Input(shape=(4000,)),
-            MelSpectrogram(
-                sample_rate=8000,
-                n_fft=256,
-                hop_length=128,
-                n_mels=24,
-                decibel=True,
-                trainable_kernel=True,
-                trainable_filterbank=True,
-            ),
-            keras.layers.LayerNormalization(axis=(1, 2, 3)),
-            keras.layers.Flatten(),
-            keras.layers.Dense(2),
-        ]
-    )
+    inputs = keras.Input(shape=(4000,))
+    h = keras.layers.LayerNormalization(axis=(1, 2, 3))(front_end(name, inputs))
+    return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
 
 
 @pytest.mark.slow
-def test_fit_and_predict_with_jit_compile_equal_eager():
+@pytest.mark.parametrize("name", ["mel", "transforms"])
+def test_fit_and_predict_with_jit_compile_equal_eager(name):
     x, y = fsdd_batch(length=4000), np.array([1, 0, 1, 1])
     results = {}
     for jit in (False, True):
-        model = small_model()
+        model = small_model(name)
         model.compile(
             optimizer=keras.optimizers.SGD(1e-3),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

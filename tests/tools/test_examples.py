@@ -76,12 +76,21 @@ def test_model_families_have_the_documented_shape():
         fsdd.build_model("resnet")
 
 
+def test_mfcc_front_end_stacks_13_coefficients_with_their_deltas():
+    fsdd = load_example()
+    model = fsdd.build_model("cnn1d", frontend="mfcc")
+    assert model.get_layer("mfcc_deltas").output.shape == (None, fsdd.FRAMES, 39, 1)
+    assert [w.name for w in model.get_layer("mfcc").trainable_weights] == ["filterbank"]
+    with pytest.raises(ValueError, match="`frontend` must be one of"):
+        fsdd.build_model("cnn1d", frontend="gammatone")
+
+
 @pytest.mark.slow
 def test_example_runs_in_reduced_mode(tmp_path):
     """What CI runs: every model family, a few steps, saved and reloaded."""
     env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), PYTHONUNBUFFERED="1")
     saved, report = tmp_path / "digits.keras", tmp_path / "report.json"
-    command = [sys.executable, str(EXAMPLE), "--quick", "--model", "all"]
+    command = [sys.executable, str(EXAMPLE), "--quick", "--model", "all", "--frontend", "mfcc"]
     result = subprocess.run(
         command + ["--save", str(saved), "--json", str(report)],
         env=env,

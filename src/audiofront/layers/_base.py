@@ -75,6 +75,37 @@ def decibel(x, scale="power", ref=1.0, amin=None, top_db=80.0):
     )
 
 
+def resolve_framing(layer, n_fft, hop_length, win_length, window):
+    """Checks the framing arguments and sets them on ``layer`` as given (``n_fft``,
+    ``hop_length``, ``win_length``, ``window``, for the config) and resolved
+    (``_hop_length``: ``win_length // 4`` by default; ``_win_length``: ``n_fft``)."""
+    n_fft = check_positive_int("n_fft", n_fft)
+    if win_length is not None:
+        win_length = check_positive_int("win_length", win_length)
+        if win_length > n_fft:
+            raise ValueError(
+                "`win_length` must be at most `n_fft`. "
+                f"Received: win_length={win_length}, n_fft={n_fft}"
+            )
+    if hop_length is not None:
+        hop_length = check_positive_int("hop_length", hop_length)
+    layer._win_length = n_fft if win_length is None else win_length
+    layer._hop_length = layer._win_length // 4 if hop_length is None else hop_length
+    if layer._hop_length < 1:
+        raise ValueError(
+            "`hop_length` must be a positive integer; its default win_length // 4 "
+            f"is 0 for win_length={layer._win_length}. Pass hop_length explicitly."
+        )
+    if not isinstance(window, str) and np.ndim(window) == 1:
+        # Keep configs JSON-friendly: an array window is stored as a list.
+        window = [float(v) for v in np.asarray(window, dtype=np.float64)]
+    filters.get_window(window, layer._win_length)  # raises on a bad window
+    layer.n_fft = n_fft
+    layer.hop_length = hop_length
+    layer.win_length = win_length
+    layer.window = window
+
+
 class FrontEndLayer(keras.layers.Layer):
     """A Keras layer whose arithmetic runs in float32 (float64 when asked for) whatever the
     global dtype policy: ``dtype="float32"`` by default and no autocasting of inputs."""
@@ -122,31 +153,7 @@ class STFTBase(FrontEndLayer):
     ):
         super().__init__(**kwargs)
         self.implementation = check_choice("implementation", implementation, IMPLEMENTATIONS)
-        n_fft = check_positive_int("n_fft", n_fft)
-        if win_length is not None:
-            win_length = check_positive_int("win_length", win_length)
-            if win_length > n_fft:
-                raise ValueError(
-                    "`win_length` must be at most `n_fft`. "
-                    f"Received: win_length={win_length}, n_fft={n_fft}"
-                )
-        if hop_length is not None:
-            hop_length = check_positive_int("hop_length", hop_length)
-        self._win_length = n_fft if win_length is None else win_length
-        self._hop_length = self._win_length // 4 if hop_length is None else hop_length
-        if self._hop_length < 1:
-            raise ValueError(
-                "`hop_length` must be a positive integer; its default win_length // 4 "
-                f"is 0 for win_length={self._win_length}. Pass hop_length explicitly."
-            )
-        if not isinstance(window, str) and np.ndim(window) == 1:
-            # Keep configs JSON-friendly: an array window is stored as a list.
-            window = [float(v) for v in np.asarray(window, dtype=np.float64)]
-        filters.get_window(window, self._win_length)  # raises on a bad window
-        self.n_fft = n_fft
-        self.hop_length = hop_length
-        self.win_length = win_length
-        self.window = window
+        resolve_framing(self, n_fft, hop_length, win_length, window)
         self.center = check_bool("center", center)
         self.pad_mode = check_choice("pad_mode", pad_mode, PAD_MODES)
         self.data_format = standardize_data_format(data_format)

@@ -127,8 +127,9 @@ def gradient_function(layer, probes=None, wrt_input=False):
 
     ``loss`` is ``sum(output * probe)`` over the layer's outputs (``sum(output)`` without
     ``probes``); ``grads`` are its gradients with respect to the input (first, with
-    ``wrt_input``) and to each of ``layer.trainable_variables``, as backend tensors. The
-    layer runs in inference mode, as ``layer(x)``.
+    ``wrt_input``; one per input when ``x`` is a list) and to each of
+    ``layer.trainable_variables``, as backend tensors. The layer runs in inference mode, as
+    ``layer(x)``.
     """
     if probes is not None:
         probes = [keras.ops.convert_to_tensor(p) for p in probes]
@@ -153,7 +154,7 @@ def _jax_gradient_function(layer, probes, wrt_input, variables):
     def fn(x):
         value, grads = grad([v.value for v in variables], x)
         if wrt_input:
-            return value, [grads[1], *grads[0]]
+            return value, [*keras.tree.flatten(grads[1]), *grads[0]]
         return value, list(grads)
 
     return fn
@@ -163,12 +164,12 @@ def _tf_gradient_function(layer, probes, wrt_input, variables):
     import tensorflow as tf
 
     def fn(x):
-        x = tf.convert_to_tensor(x)
+        x = keras.tree.map_structure(tf.convert_to_tensor, x)
         with tf.GradientTape() as tape:
             if wrt_input:
-                tape.watch(x)
+                tape.watch(keras.tree.flatten(x))
             value = _loss(layer(x), probes)
-        targets = ([x] if wrt_input else []) + [v.value for v in variables]
+        targets = (keras.tree.flatten(x) if wrt_input else []) + [v.value for v in variables]
         grads = tape.gradient(value, targets)
         return value, [tf.zeros_like(t) if g is None else g for g, t in zip(grads, targets)]
 
@@ -179,11 +180,11 @@ def _torch_gradient_function(layer, probes, wrt_input, variables):
     import torch
 
     def fn(x):
-        x = keras.ops.convert_to_tensor(x)
+        x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
         if wrt_input:
-            x = x.detach().requires_grad_(True)
+            x = keras.tree.map_structure(lambda v: v.detach().requires_grad_(True), x)
         value = _loss(layer(x), probes)
-        targets = ([x] if wrt_input else []) + [v.value for v in variables]
+        targets = (keras.tree.flatten(x) if wrt_input else []) + [v.value for v in variables]
         grads = torch.autograd.grad(value, targets, allow_unused=True)
         return value.detach(), [
             torch.zeros_like(t) if g is None else g for g, t in zip(grads, targets)

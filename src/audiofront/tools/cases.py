@@ -148,6 +148,36 @@ CASES = (
          dict(freq_mask_param=10, time_mask_param=20, n_freq_masks=2, n_time_masks=3,
               mask_value=-80.0, seed=2),
          tags=("parity", "cross")),
+    # -- InverseSTFT
+    Case("istft-trainable", "InverseSTFT", dict(n_fft=512, hop_length=128, trainable=True),
+         (1, 0), tags=("parity", "cross", "grad")),
+    Case("istft-hamming-nocenter-length-cf", "InverseSTFT",
+         dict(n_fft=400, hop_length=100, win_length=300, window="hamming", center=False,
+              length=3000, data_format="channels_first"),
+         (0, 1), tags=("cross",)),
+    # -- MFCC
+    Case("mfcc-trainable", "MFCC",
+         dict(n_mfcc=13, n_fft=512, hop_length=128, n_mels=40, trainable_kernel=True,
+              trainable_filterbank=True),
+         (2, 1), tags=("parity", "cross", "grad")),
+    Case("mfcc-type3-lifter-cf", "MFCC",
+         dict(n_mfcc=20, dct_type=3, dct_norm=None, lifter=22.0, n_fft=256, n_mels=40,
+              power=1.0, ref=0.1, top_db=60.0, data_format="channels_first"),
+         (0, 3)),
+    Case("mfcc-type1-stereo", "MFCC", dict(n_mfcc=10, dct_type=1, n_fft=256, n_mels=30),
+         (0, 3), channels=2, tags=("cross",)),
+    # -- Delta
+    Case("delta-interp", "Delta", dict(width=9, order=1, mode="interp"),
+         tags=("parity", "cross")),
+    Case("delta-order2-mirror-cf", "Delta",
+         dict(width=5, order=2, mode="mirror", data_format="channels_first")),
+    # -- PCEN
+    Case("pcen-trainable", "PCEN", dict(hop_length=128, trainable=True),
+         (4, 0), tags=("parity", "cross", "grad")),
+    Case("pcen-fixed-cf", "PCEN",
+         dict(hop_length=128, gain=0.8, bias=10.0, power=0.25, time_constant=0.06, eps=1e-4,
+              data_format="channels_first"),
+         (0, 4), tags=("cross",)),
 )  # fmt: skip
 
 

@@ -170,7 +170,7 @@ def _bench_parser(commands):
         "--layers",
         default="MelSpectrogram",
         metavar="LIST",
-        help="comma-separated audiofront layers: MelSpectrogram, Spectrogram, STFT",
+        help="comma-separated audiofront layers: MelSpectrogram, MFCC, Spectrogram, STFT",
     )
     b.add_argument(
         "--backends",

@@ -202,8 +202,13 @@ def _write_spec(cases, root, grad, imports):
     """Saves each case's input and writes ``root/spec.json`` for the workers."""
     entries = []
     for i, case in enumerate(cases):
-        entry = {"name": case["name"], "input": str(root / f"input{i}.npy")}
-        np.save(entry["input"], np.asarray(case["input"]))
+        inputs = case["input"] if isinstance(case["input"], (list, tuple)) else [case["input"]]
+        entry = {
+            "name": case["name"],
+            "input": [str(root / f"input{i}-{j}.npy") for j in range(len(inputs))],
+        }
+        for path, x in zip(entry["input"], inputs):
+            np.save(path, np.asarray(x))
         if "model" in case:
             entry["model"] = str(case["model"])
         else:

@@ -26,11 +26,17 @@ def _keras():
     return keras
 
 
-def build_model(keras, layer_name, params, input_shape):
+def load_input(case):
+    """The case's input: one array, or a list of them (a layer of several inputs)."""
+    arrays = [np.load(path) for path in case["input"]]
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def build_model(keras, layer_name, params, x):
     import audiofront
 
     layer_cls = getattr(audiofront, layer_name)
-    inputs = keras.Input(shape=tuple(input_shape))
+    inputs = keras.tree.map_structure(lambda v: keras.Input(shape=v.shape[1:]), x)
     outputs = layer_cls(**params)(inputs)
     if isinstance(outputs, tuple):
         outputs = list(outputs)
@@ -43,8 +49,7 @@ def create(spec):
     for case in spec["cases"]:
         if "layer" not in case:
             continue
-        x = np.load(case["input"])
-        model = build_model(keras, case["layer"], case.get("params", {}), x.shape[1:])
+        model = build_model(keras, case["layer"], case.get("params", {}), load_input(case))
         if case.get("perturb"):
             # Shared non-default weights, so a loader that ignored them would be caught.
             for w in model.trainable_weights:
@@ -73,8 +78,10 @@ def quantities(keras, model, x, grad):
         rng = np.random.default_rng(0)
         probes = [rng.standard_normal(o.shape).astype(o.dtype) for o in outputs]
         _, grads = backend.gradients(model, x, probes, wrt_input=True)
-        out["grad/input"] = grads[0]
-        for v, g in zip(model.trainable_variables, grads[1:]):
+        count = len(keras.tree.flatten(x))
+        for i, g in enumerate(grads[:count]):
+            out["grad/input" + (f" {i}" if count > 1 else "")] = g
+        for v, g in zip(model.trainable_variables, grads[count:]):
             out[f"grad/{v.path}"] = g
     return out
 
@@ -85,9 +92,10 @@ def run(spec, out_path):
     for case in spec["cases"]:
         name = case["name"]
         model = keras.saving.load_model(case["model"])
-        x = np.load(case["input"])
+        x = load_input(case)
         values = quantities(keras, model, x, spec.get("grad"))
-        nudged = quantities(keras, model, (x * (1 + NOISE_STEP)).astype(x.dtype), spec.get("grad"))
+        nudge = keras.tree.map_structure(lambda v: (v * (1 + NOISE_STEP)).astype(v.dtype), x)
+        nudged = quantities(keras, model, nudge, spec.get("grad"))
         noise = {}
         for key, value in values.items():
             results[f"{name}/{key}"] = value

@@ -15,7 +15,18 @@ import numpy as np
 __all__ = ["librosa_reference", "HAS_REFERENCE"]
 
 # The layers librosa has an equivalent of (Filterbank only for kind="mel").
-HAS_REFERENCE = ("STFT", "Spectrogram", "MelSpectrogram", "Decibel", "Filterbank")
+HAS_REFERENCE = (
+    "STFT",
+    "Spectrogram",
+    "MelSpectrogram",
+    "Decibel",
+    "Filterbank",
+    "InverseSTFT",
+    "MFCC",
+    "Delta",
+    "PCEN",
+)
+_WAVEFORM = ("STFT", "Spectrogram", "MelSpectrogram", "MFCC")
 
 
 def _stft_args(p):
@@ -50,7 +61,7 @@ def _waveform_reference(librosa, layer, p, waves):
     channels = []
     for c in range(waves.shape[-1]):
         y = waves[..., c].astype(np.float64)
-        if layer == "MelSpectrogram":
+        if layer in ("MelSpectrogram", "MFCC"):
             mel = {k: p[k] for k in ("n_mels", "fmin", "fmax", "htk", "norm") if k in p}
             s = librosa.feature.melspectrogram(
                 y=y, sr=p.get("sample_rate", 22050), power=p.get("power", 2.0), **stft_args, **mel
@@ -61,6 +72,8 @@ def _waveform_reference(librosa, layer, p, waves):
                 s = np.abs(s) ** p.get("power", 2.0)
         channels.append(np.swapaxes(s, -1, -2))  # (batch, frames, bins)
     out = np.stack(channels, axis=-1)
+    if layer == "MFCC":
+        return [_mfcc(librosa, out, p)]
     if layer == "STFT":
         mode = p.get("mode", "magnitude")
         if mode == "complex":
@@ -71,8 +84,47 @@ def _waveform_reference(librosa, layer, p, waves):
     return [out]
 
 
+def _mfcc(librosa, mel, p):
+    """librosa.feature.mfcc from channels_last mel power, through power_to_db with MFCC's
+    ``ref``, ``amin`` and ``top_db`` (per example)."""
+    kwargs = {k: p.get(k, v) for k, v in (("ref", 1.0), ("amin", 1e-10), ("top_db", 80.0))}
+    db = np.stack([librosa.power_to_db(example, **kwargs) for example in mel])
+    coefficients = librosa.feature.mfcc(
+        S=np.transpose(db, (0, 3, 2, 1)),  # (batch, channels, mels, frames)
+        n_mfcc=p.get("n_mfcc", 20),
+        dct_type=p.get("dct_type", 2),
+        norm=p.get("dct_norm", "ortho"),
+        lifter=p.get("lifter", 0.0),
+    )
+    return np.transpose(coefficients, (0, 3, 2, 1))
+
+
+def _inverse_stft(librosa, p, pair):
+    """librosa.istft of a channels_last (real, imag) pair, as (batch, samples, channels)."""
+    real, imag = pair
+    spectrum = np.transpose(real + 1j * imag.astype(np.float64), (0, 3, 2, 1))  # b, c, bins, t
+    y = librosa.istft(
+        spectrum,
+        n_fft=p.get("n_fft", 2048),
+        hop_length=p.get("hop_length"),
+        win_length=p.get("win_length"),
+        window=_stft_args(p)["window"],
+        center=p.get("center", True),
+        length=p.get("length"),
+    )
+    return np.swapaxes(y, 1, 2)
+
+
 def _spectral_reference(librosa, layer, p, spec):
-    """Decibel and the mel Filterbank on a channels_last spectrogram."""
+    """Decibel, the mel Filterbank, Delta and PCEN on a channels_last spectrogram."""
+    if layer == "Delta":
+        kwargs = {k: p[k] for k in ("width", "order", "mode") if k in p}
+        return [librosa.feature.delta(spec.astype(np.float64), axis=1, **kwargs)]
+    if layer == "PCEN":
+        names = ("hop_length", "gain", "bias", "power", "time_constant", "eps")
+        kwargs = {k: p[k] for k in names if k in p}
+        return [librosa.pcen(spec.astype(np.float64), sr=p.get("sample_rate", 22050), axis=1,
+                             **kwargs)]  # fmt: skip
     if layer == "Decibel":
         return [_decibel(librosa, spec.astype(np.float64), p.get("scale", "power"), p)]
     mel = librosa.filters.mel(
@@ -99,7 +151,11 @@ def librosa_reference(layer, params, x):
     fmt = p.pop("data_format", "channels_last") or "channels_last"
     if layer not in HAS_REFERENCE or (layer == "Filterbank" and p.get("kind", "mel") != "mel"):
         return None
-    if layer in ("STFT", "Spectrogram", "MelSpectrogram"):
+    if layer == "InverseSTFT":
+        pair = x if fmt == "channels_last" else [np.transpose(v, (0, 2, 3, 1)) for v in x]
+        y = _inverse_stft(librosa, p, pair)
+        return [y if fmt == "channels_last" else np.swapaxes(y, 1, 2)]
+    if layer in _WAVEFORM:
         waves = x if x.ndim == 3 else x[..., None]
         if x.ndim == 3 and fmt == "channels_first":
             waves = np.transpose(x, (0, 2, 1))

@@ -28,6 +28,7 @@ from audiofront.tools import datasets
 __all__ = [
     "make_input",
     "spectrogram_input",
+    "complex_input",
     "layer_input",
     "layer_example",
     "model_input_shape",
@@ -117,15 +118,23 @@ def make_input(source="fsdd", batch=2, seconds=1.0, sample_rate=None, seed=0):
     return segments, sr
 
 
-def _power_spectrogram(x, n_fft, hop_length):
-    """(batch, samples) -> (batch, frames, bins) power, centred with zeros (numpy only)."""
-    pad = n_fft // 2
+def _stft(x, n_fft, hop_length, win_length=None, window="hann", center=True):
+    """(batch, samples) -> the complex STFT (batch, frames, bins), zero-padded when centred
+    (numpy only)."""
+    pad = n_fft // 2 if center else 0
     padded = np.pad(x.astype(np.float64), ((0, 0), (pad, pad)))
     frames = 1 + (padded.shape[1] - n_fft) // hop_length
     index = np.arange(n_fft)[None, :] + hop_length * np.arange(frames)[:, None]
-    spectra = padded[:, index] @ filters.dft_kernels(n_fft)
+    spectra = padded[:, index] @ filters.dft_kernels(n_fft, win_length, window)
     bins = n_fft // 2 + 1
-    return spectra[..., :bins] ** 2 + spectra[..., bins:] ** 2
+    return spectra[..., :bins] + 1j * spectra[..., bins:]
+
+
+def _layout(spec, data_format):
+    spec = spec[..., None].astype(np.float32)  # (batch, frames, bins, 1)
+    if data_format == "channels_first":
+        spec = np.ascontiguousarray(np.transpose(spec, (0, 3, 1, 2)))
+    return spec
 
 
 def spectrogram_input(kind, waveforms, sample_rate, n_fft=512, n_mels=64, data_format=None):
@@ -134,16 +143,27 @@ def spectrogram_input(kind, waveforms, sample_rate, n_fft=512, n_mels=64, data_f
     below each example's maximum); hop ``n_fft // 4``, one channel, laid out per
     ``data_format`` (channels_last by default)."""
     mono = waveforms if waveforms.ndim == 2 else waveforms[..., 0]
-    power = _power_spectrogram(mono, n_fft, n_fft // 4)
+    power = np.abs(_stft(mono, n_fft, n_fft // 4)) ** 2
     if kind != "power":
         power = power @ filters.mel_filterbank(sample_rate, n_fft, n_mels=n_mels).T
     if kind == "db":
         db = 10 * np.log10(np.maximum(power, 1e-10))
         power = np.maximum(db, db.max(axis=(1, 2), keepdims=True) - 80.0)
-    spec = power[..., None].astype(np.float32)  # (batch, frames, bins, 1)
-    if data_format == "channels_first":
-        spec = np.ascontiguousarray(np.transpose(spec, (0, 3, 1, 2)))
-    return spec
+    return _layout(power, data_format)
+
+
+def complex_input(waveforms, params):
+    """``[real, imag]``: the STFT that `audiofront.STFT` (``mode="complex"``) computes with
+    the framing of ``params`` (``n_fft``, ``hop_length``, ``win_length``, ``window``,
+    ``center``), in numpy, as `InverseSTFT` takes it."""
+    mono = waveforms if waveforms.ndim == 2 else waveforms[..., 0]
+    n_fft = int(params.get("n_fft", 2048))
+    win_length = params.get("win_length")
+    hop = params.get("hop_length") or (win_length or n_fft) // 4
+    window = params.get("window", "hann")
+    spectrum = _stft(mono, n_fft, hop, win_length, window, params.get("center", True))
+    fmt = params.get("data_format")
+    return [_layout(spectrum.real, fmt), _layout(spectrum.imag, fmt)]
 
 
 def layer_input(layer, params, waveforms, sample_rate, takes=None):
@@ -153,6 +173,8 @@ def layer_input(layer, params, waveforms, sample_rate, takes=None):
     the layer's own ``n_fft``)."""
     takes = takes or LAYERS[layer].takes
     data_format = params.get("data_format")
+    if takes == "complex":
+        return complex_input(waveforms, params)
     if takes == "waveform":
         if waveforms.ndim == 3 and data_format == "channels_first":
             return np.ascontiguousarray(np.transpose(waveforms, (0, 2, 1)))

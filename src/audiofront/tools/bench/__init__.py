@@ -51,7 +51,7 @@ WORKLOADS = {
         batch=32, seconds=1.0, sample_rate=16000, n_fft=512, hop_length=160, n_mels=64, decibel=True
     ),
 }
-BENCH_LAYERS = ("MelSpectrogram", "Spectrogram", "STFT")
+BENCH_LAYERS = ("MelSpectrogram", "MFCC", "Spectrogram", "STFT")
 BACKENDS = ("jax", "torch", "tensorflow")
 
 

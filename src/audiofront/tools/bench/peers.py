@@ -27,12 +27,27 @@ def _window(spec):
 
 
 def _is_mel(spec):
-    return spec["layer"] == "MelSpectrogram"
+    return spec["layer"] in ("MelSpectrogram", "MFCC")
+
+
+N_MFCC = 20
+
+
+def _dct_matrix(spec):
+    """MFCC's orthonormal type-2 DCT, (n_mels, 20), or None for the other layers."""
+    if spec["layer"] != "MFCC":
+        return None
+    return filters.dct_matrix(spec["n_mels"], N_MFCC).astype(np.float32)
+
+
+def _decibel(spec):
+    return spec["decibel"] or spec["layer"] == "MFCC"
 
 
 def audiofront_layer(spec, trainable):
-    """The audiofront layer of the spec (``MelSpectrogram``, ``Spectrogram`` or ``STFT`` in
-    power mode), with trainable kernels (and filterbank) when asked."""
+    """The audiofront layer of the spec (``MelSpectrogram``, ``MFCC`` (20 coefficients),
+    ``Spectrogram`` or ``STFT`` in power mode), with trainable kernels (and filterbank) when
+    asked."""
     import audiofront
 
     common = dict(n_fft=spec["n_fft"], hop_length=spec["hop_length"], **spec.get("params", {}))
@@ -42,11 +57,16 @@ def audiofront_layer(spec, trainable):
         if trainable:
             kw.update(trainable_kernel=True, trainable_filterbank=True)
         return audiofront.MelSpectrogram(**common, **kw)
+    if layer == "MFCC":
+        kw = dict(sample_rate=spec["sample_rate"], n_mels=spec["n_mels"], n_mfcc=N_MFCC)
+        if trainable:
+            kw.update(trainable_kernel=True, trainable_filterbank=True)
+        return audiofront.MFCC(**common, **kw)
     if layer == "Spectrogram":
         return audiofront.Spectrogram(**common, decibel=spec["decibel"], trainable_kernel=trainable)
     if layer == "STFT":
         return audiofront.STFT(**common, mode="power", trainable=trainable)
-    raise ValueError(f"bench supports STFT, Spectrogram and MelSpectrogram; got {layer}")
+    raise ValueError(f"bench supports STFT, Spectrogram, MelSpectrogram and MFCC; got {layer}")
 
 
 def _torch_chain(spec, mel):
@@ -54,9 +74,10 @@ def _torch_chain(spec, mel):
 
     from audiofront.tools import backend
 
-    n_fft, hop, decibel = spec["n_fft"], spec["hop_length"], spec["decibel"]
+    n_fft, hop, decibel = spec["n_fft"], spec["hop_length"], _decibel(spec)
     window = backend.to_device(_window(spec))
     melt = None if mel is None else backend.to_device(mel)
+    dct = None if _dct_matrix(spec) is None else backend.to_device(_dct_matrix(spec))
 
     def fn(x):
         s = torch.stft(
@@ -67,7 +88,8 @@ def _torch_chain(spec, mel):
             p = p @ melt
         if decibel:
             db = 10 * torch.log10(torch.clamp(p, min=1e-10))
-            return torch.maximum(db, db.amax(dim=(1, 2), keepdim=True) - 80.0)
+            db = torch.maximum(db, db.amax(dim=(1, 2), keepdim=True) - 80.0)
+            return db if dct is None else db @ dct
         return p
 
     return "native:torch.stft", fn
@@ -76,8 +98,9 @@ def _torch_chain(spec, mel):
 def _tf_chain(spec, mel):
     import tensorflow as tf
 
-    n_fft, hop, decibel = spec["n_fft"], spec["hop_length"], spec["decibel"]
+    n_fft, hop, decibel = spec["n_fft"], spec["hop_length"], _decibel(spec)
     melt = None if mel is None else tf.constant(mel)
+    dct = None if _dct_matrix(spec) is None else tf.constant(_dct_matrix(spec))
 
     def fn(x):
         x = tf.pad(x, [[0, 0], [n_fft // 2, n_fft // 2]])
@@ -89,7 +112,8 @@ def _tf_chain(spec, mel):
             p = tf.matmul(p, melt)
         if decibel:
             db = 10.0 * tf.math.log(tf.maximum(p, 1e-10)) / np.log(10.0)
-            return tf.maximum(db, tf.reduce_max(db, axis=(1, 2), keepdims=True) - 80.0)
+            db = tf.maximum(db, tf.reduce_max(db, axis=(1, 2), keepdims=True) - 80.0)
+            return db if dct is None else tf.matmul(db, dct)
         return p
 
     return "native:tf.signal.stft", fn
@@ -98,9 +122,10 @@ def _tf_chain(spec, mel):
 def _jax_chain(spec, mel):
     import jax.numpy as jnp
 
-    n_fft, hop, decibel = spec["n_fft"], spec["hop_length"], spec["decibel"]
+    n_fft, hop, decibel = spec["n_fft"], spec["hop_length"], _decibel(spec)
     window = jnp.asarray(_window(spec))
     melt = None if mel is None else jnp.asarray(mel)
+    dct = None if _dct_matrix(spec) is None else jnp.asarray(_dct_matrix(spec))
 
     def fn(x):
         x = jnp.pad(x, ((0, 0), (n_fft // 2, n_fft // 2)))
@@ -112,7 +137,8 @@ def _jax_chain(spec, mel):
             p = p @ melt
         if decibel:
             db = 10 * jnp.log10(jnp.maximum(p, 1e-10))
-            return jnp.maximum(db, db.max(axis=(1, 2), keepdims=True) - 80.0)
+            db = jnp.maximum(db, db.max(axis=(1, 2), keepdims=True) - 80.0)
+            return db if dct is None else db @ dct
         return p
 
     return "native:jnp.fft.rfft", fn
@@ -129,7 +155,8 @@ def native_chain(spec):
 
 
 def keras_builtin(spec):
-    """``(name, layer)``: Keras's own ``MelSpectrogram`` or ``STFTSpectrogram``."""
+    """``(name, layer)``: Keras's own ``MelSpectrogram`` (for MFCC, in dB and then a DCT
+    matmul) or ``STFTSpectrogram``."""
     import keras
 
     if _is_mel(spec):
@@ -139,9 +166,12 @@ def keras_builtin(spec):
             sampling_rate=spec["sample_rate"],
             num_mel_bins=spec["n_mels"],
             min_freq=0.0,
-            power_to_db=spec["decibel"],
+            power_to_db=_decibel(spec),
             top_db=80.0,
         )
+        if spec["layer"] == "MFCC":
+            dct = keras.ops.convert_to_tensor(_dct_matrix(spec).T)  # (n_mfcc, n_mels)
+            return "keras.layers.MelSpectrogram+DCT", lambda x: keras.ops.matmul(dct, layer(x))
         return "keras.layers.MelSpectrogram", layer
     layer = keras.layers.STFTSpectrogram(
         mode="magnitude",
@@ -159,6 +189,10 @@ def librosa_function(spec):
     kw = dict(n_fft=spec["n_fft"], hop_length=spec["hop_length"], center=True, pad_mode="constant")
 
     def fn(x):
+        if spec["layer"] == "MFCC":
+            return librosa.feature.mfcc(
+                y=x, sr=spec["sample_rate"], n_mels=spec["n_mels"], n_mfcc=N_MFCC, **kw
+            )
         if _is_mel(spec):
             s = librosa.feature.melspectrogram(
                 y=x, sr=spec["sample_rate"], n_mels=spec["n_mels"], **kw
@@ -185,6 +219,16 @@ def nnaudio_module(spec, trainable):
         pad_mode="constant",
         verbose=False,
     )
+    if spec["layer"] == "MFCC":
+        m = features.MFCC(
+            sr=spec["sample_rate"],
+            n_mfcc=N_MFCC,
+            n_mels=spec["n_mels"],
+            trainable_mel=trainable,
+            trainable_STFT=trainable,
+            **kwargs,
+        )
+        return m.to("cuda" if backend.device_kind() == "gpu" else "cpu"), m
     if _is_mel(spec):
         m = features.MelSpectrogram(
             sr=spec["sample_rate"],

@@ -101,7 +101,7 @@ def _peers(m, x, compile_fn):
                 m.add("nnAudio", "eager", "backward", _torch_grad_fn(fn, module), x)
         except ImportError:
             m.notes.append("nnAudio not installed")
-    if spec["backend"] == "tensorflow":
+    if spec["backend"] == "tensorflow" and spec["layer"] != "MFCC":  # Kapre has no MFCC
         try:
             layer = peers.kapre_layer(spec)
             x3 = backend.to_device(_input(spec)[..., None])
