@@ -27,7 +27,7 @@ WORKER = Path(__file__).with_name("data_parallel_worker.py")
 RTOL = 1e-4
 
 
-def run(args, env, timeout=180):
+def run(args, env):
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **env)
     return subprocess.Popen(
         [sys.executable, str(WORKER), *args],
@@ -38,8 +38,15 @@ def run(args, env, timeout=180):
     )
 
 
-def finish(process, timeout=180):
-    output, _ = process.communicate(timeout=timeout)
+def finish(process, timeout=600):
+    """Waits for a worker; one that outlives ``timeout`` is killed and reaped (its pipe
+    closed) before the failure is reported, so nothing leaks into the next test."""
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"worker timed out after {timeout} s:\n{output[-3000:]}") from None
     assert process.returncode == 0, output[-6000:]
 
 
