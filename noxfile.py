@@ -2,6 +2,7 @@
 
 nox                         everything below (what CI runs)
 nox -s "tests(jax)"         one backend; add `-- -m "not slow"` for the quick subset
+nox -s "tests(torch)" -- -m full    the long runs that the default leaves out
 nox -s crossbackend         all three backends in one environment: save/load and parity
 nox -s lint                 ruff
 """
@@ -21,7 +22,8 @@ CONSTRAINTS = ("-c", "constraints.txt")
 def tests(session, backend):
     """Run the pytest suite with KERAS_BACKEND=<backend>."""
     session.install(*CONSTRAINTS, "-e", f".[test,{BACKENDS[backend]}]")
-    session.run("pytest", *session.posargs, env={"KERAS_BACKEND": backend})
+    args = session.posargs if "-m" in session.posargs else ["-m", "not full", *session.posargs]
+    session.run("pytest", *args, env={"KERAS_BACKEND": backend})
 
 
 @nox.session

@@ -2,7 +2,9 @@
 
     python cross_backend_worker.py create DIR   build, train one step and save each model
                                                 as DIR/<backend>/<name>.keras, its input
-                                                as DIR/inputs/<name>.npy
+                                                as DIR/inputs/<name>.npz
+    python cross_backend_worker.py draws DIR    two training calls of every augmentation
+                                                case, as DIR/draws-<backend>.npz
 
 The models: one per public layer, from the case table's "parity" rows (tools/cases.py),
 and two chains of layers. The waveforms are DIR/input.npy. Loading and comparing is
@@ -19,7 +21,7 @@ import numpy as np
 import audiofront as af  # noqa: E402
 from audiofront.catalog import LAYERS
 from audiofront.tools import signals
-from audiofront.tools.cases import tagged
+from audiofront.tools.cases import CASES, tagged
 
 BACKEND = keras.backend.backend()
 SAMPLE_RATE = 8000
@@ -77,7 +79,7 @@ def create(directory):
     (directory / "inputs").mkdir(exist_ok=True)
     for name, (x, build) in models(waves).items():
         keras.utils.set_random_seed(0)
-        inputs = keras.Input(shape=x.shape[1:])
+        inputs = keras.tree.map_structure(lambda v: keras.Input(shape=v.shape[1:]), x)
         outputs = build(inputs)
         model = keras.Model(inputs, list(outputs) if isinstance(outputs, tuple) else outputs)
         if model.trainable_weights:
@@ -92,11 +94,30 @@ def create(directory):
                 verbose=0,
             )
         model.save(out_dir / f"{name}.keras")
-        np.save(directory / "inputs" / f"{name}.npy", x)
+        np.savez(directory / "inputs" / f"{name}.npz", *keras.tree.flatten(x))
+
+
+def draws(directory):
+    """Every augmentation case of the table, built with its seed, called twice in training
+    on the same FSDD input: what the same seed must give on every backend."""
+    waves = np.load(directory / "input.npy")
+    stereo = np.ascontiguousarray(np.transpose(waves.reshape(-1, 2, waves.shape[1]), (0, 2, 1)))
+    out = {}
+    for case in CASES:
+        if not LAYERS[case.layer].augments:
+            continue
+        params = dict(case.params)
+        if LAYERS[case.layer].sample_rate:
+            params.setdefault("sample_rate", SAMPLE_RATE)
+        source = stereo if case.channels else waves
+        x = signals.layer_input(case.layer, params, source, SAMPLE_RATE, case.takes)
+        layer = getattr(af, case.layer)(**params)
+        for call in range(2):
+            out[f"{case.id}/{call}"] = keras.ops.convert_to_numpy(layer(x, training=True))
+    np.savez(directory / f"draws-{BACKEND}.npz", **out)
 
 
 if __name__ == "__main__":
     command, directory = sys.argv[1], Path(sys.argv[2])
     assert os.environ.get("KERAS_BACKEND") == BACKEND, (os.environ.get("KERAS_BACKEND"), BACKEND)
-    assert command == "create", command
-    create(directory)
+    {"create": create, "draws": draws}[command](directory)

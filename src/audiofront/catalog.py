@@ -8,7 +8,7 @@ Example:
 
 >>> from audiofront.catalog import LAYERS
 >>> LAYERS["MelSpectrogram"]
-Entry(module='mel_spectrogram', takes='waveform', sample_rate=True)
+Entry(module='mel_spectrogram', takes='waveform', sample_rate=True, augments=False)
 """
 
 from typing import NamedTuple
@@ -26,12 +26,14 @@ TAKES = {
 
 
 class Entry(NamedTuple):
-    """A public layer: its module under ``audiofront.layers``, what it takes, and whether it
-    takes a ``sample_rate`` argument (the tools then pass their input's)."""
+    """A public layer: its module under ``audiofront.layers``, what it takes, whether it
+    takes a ``sample_rate`` argument (the tools then pass their input's), and whether it
+    augments (training only, random: the identity at inference)."""
 
     module: str
     takes: str
     sample_rate: bool = False
+    augments: bool = False
 
 
 LAYERS = {
@@ -41,10 +43,14 @@ LAYERS = {
     "Spectrogram": Entry("spectrogram", "waveform"),
     "MelSpectrogram": Entry("mel_spectrogram", "waveform", sample_rate=True),
     "Normalization2D": Entry("normalization", "db"),
-    "AdditiveNoise": Entry("noise", "waveform"),
-    "SpecAugment": Entry("spec_augment", "db"),
+    "AdditiveNoise": Entry("noise", "waveform", augments=True),
+    "SpecAugment": Entry("spec_augment", "db", augments=True),
     "InverseSTFT": Entry("inverse_stft", "complex"),
     "MFCC": Entry("mfcc", "waveform", sample_rate=True),
     "Delta": Entry("delta", "db"),
     "PCEN": Entry("pcen", "mel", sample_rate=True),
+    "RandomGain": Entry("gain", "waveform", augments=True),
+    "Reverb": Entry("reverb", "waveform", sample_rate=True, augments=True),
+    "BandPassFilter": Entry("band_pass", "waveform", sample_rate=True, augments=True),
+    "BackgroundNoise": Entry("background_noise", "waveform", augments=True),
 }

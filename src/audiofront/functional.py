@@ -205,16 +205,16 @@ def example_axes(x):
     return tuple(range(1, len(x.shape)))
 
 
-def coloured_noise(shape, exponent, axis, seed):
-    """Gaussian noise with a ``1 / f ** exponent`` power spectrum along ``axis``.
+def coloured_noise(noise, exponent, axis):
+    """White Gaussian ``noise`` coloured to a ``1 / f ** exponent`` power spectrum along
+    ``axis``.
 
     0 is white, 1 pink (-3 dB per octave), 2 brown (-6 dB per octave). The spectrum is
     shaped by an FFT along ``axis``, with the DC bin removed; each example (index of
     the first axis) is then made exactly zero-mean with unit variance over all its axes.
     """
-    rank = len(shape)
+    rank = len(noise.shape)
     axis = axis % rank
-    noise = keras.random.normal(shape, seed=seed)
     if exponent:
         noise = ops.moveaxis(noise, axis, -1)
         length = ops.shape(noise)[-1]
@@ -227,28 +227,79 @@ def coloured_noise(shape, exponent, axis, seed):
     return noise / safe_power(ops.mean(ops.square(noise), axis=axes, keepdims=True) + 1e-30, 0.5)
 
 
-def axis_masks(batch, channels, size, mask_param, n_masks, seed):
-    """Union of ``n_masks`` random intervals per (example, channel), as torchaudio.
+def axis_masks(widths, starts, size, mask_param):
+    """Union of random intervals along an axis of ``size``, as torchaudio's
+    ``mask_along_axis_iid``.
 
-    Each interval's width is ``floor(u * mask_param)`` and its start
-    ``floor(v * (size - u * mask_param))`` for ``u, v`` uniform in [0, 1), drawn
-    independently per example and channel (torchaudio's ``mask_along_axis_iid``);
-    ``mask_param`` is capped at ``size``. Returns a boolean ``(batch, channels, size)``.
+    ``widths`` and ``starts`` are uniform draws in [0, 1) of shape ``(n_masks, ...)``
+    (``(n_masks, batch, channels, 1)``, say): interval ``i`` has width
+    ``floor(widths[i] * mask_param)`` and start ``floor(starts[i] * (size - widths[i] *
+    mask_param))``; ``mask_param`` is capped at ``size``. Returns booleans shaped as one
+    draw with its last axis ``size`` long.
     """
-    positions = ops.cast(ops.arange(size), "float32")[None, None, :]
+    positions = ops.cast(ops.arange(size), "float32")
     if isinstance(size, int):  # static: plain Python, no op on the (maybe symbolic) size
         param, length = float(min(mask_param, size)), float(size)
     else:  # a tensor (TensorFlow, unknown length)
         length = ops.cast(size, "float32")
         param = ops.minimum(float(mask_param), length)
-    mask = ops.zeros((batch, channels, size), dtype="bool")
-    for _ in range(n_masks):
-        width = keras.random.uniform((batch, channels, 1), seed=seed) * param
-        start = ops.floor(keras.random.uniform((batch, channels, 1), seed=seed) * (length - width))
-        mask = ops.logical_or(
-            mask, ops.logical_and(positions >= start, positions < start + ops.floor(width))
-        )
+    mask = None
+    for i in range(widths.shape[0]):
+        width = widths[i] * param
+        start = ops.floor(starts[i] * (length - width))
+        inside = ops.logical_and(positions >= start, positions < start + ops.floor(width))
+        mask = inside if mask is None else ops.logical_or(mask, inside)
     return mask
+
+
+def _zero_pad_last(x, length):
+    """``x`` zero-padded at the end of its last axis to ``length`` (static or a tensor)."""
+    shape = list(ops.shape(x))
+    shape[-1] = length - shape[-1]
+    return ops.concatenate([x, ops.zeros(shape, dtype=x.dtype)], axis=-1)
+
+
+def fft_length(samples, reach):
+    """An FFT size of at least ``samples + reach - 1`` (a full linear convolution): the next
+    power of two when ``samples`` is static, else exactly that."""
+    if isinstance(samples, int):
+        return 1 << max(samples + reach - 2, 1).bit_length()
+    return samples + reach - 1
+
+
+def fft_convolve(x, h):
+    """The causal convolution of ``x`` (``(..., samples)``) with ``h`` (``(..., taps)``,
+    broadcasting against ``x``) along the last axis: the first ``samples`` of the full
+    convolution, by FFT (zero-padded, so no wrap-around)."""
+    samples = ops.shape(x)[-1]
+    n = fft_length(samples, h.shape[-1])
+    x_real, x_imag = ops.rfft(_zero_pad_last(x, n))
+    h_real, h_imag = ops.rfft(_zero_pad_last(h, n))
+    real = x_real * h_real - x_imag * h_imag
+    imag = x_real * h_imag + x_imag * h_real
+    return ops.irfft((real, imag), fft_length=n)[..., :samples]
+
+
+def fft_filter(x, response):
+    """``x`` (``(..., samples)``) through a zero-phase filter: its spectrum times
+    ``response(frequencies)``, a real gain for each rfft bin frequency (in cycles per
+    sample, ``(1, ..., bins)``), over a zero-padded length of at least twice ``samples``
+    (so the filter's two-sided response barely wraps around)."""
+    samples = ops.shape(x)[-1]
+    n = fft_length(samples, samples)
+    real, imag = ops.rfft(_zero_pad_last(x, n))
+    bins = ops.shape(real)[-1]
+    frequencies = ops.cast(ops.arange(bins), x.dtype) / ops.cast(n, x.dtype)
+    gain = response(ops.reshape(frequencies, (1,) * (len(x.shape) - 1) + (-1,)))
+    return ops.irfft((real * gain, imag * gain), fft_length=n)[..., :samples]
+
+
+def rms_match(y, x, axes):
+    """``y`` rescaled to ``x``'s root-mean-square over ``axes`` (0 where ``y`` is silent)."""
+    target = ops.mean(ops.square(x), axis=axes, keepdims=True)
+    current = ops.mean(ops.square(y), axis=axes, keepdims=True)
+    silent = current <= 0
+    return y * ops.where(silent, 0.0, ops.sqrt(target / ops.where(silent, 1.0, current)))
 
 
 def take_along(x, axis, start, stop):

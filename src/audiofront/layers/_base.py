@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from audiofront import dispatch, filters
+from audiofront import dispatch, filters, random
 from audiofront import functional as F
 from audiofront.initializers import DFTKernel
 from audiofront.validation import (
@@ -18,6 +18,7 @@ from audiofront.validation import (
     check_choice,
     check_number,
     check_positive_int,
+    check_seed,
     is_number,
 )
 
@@ -127,6 +128,133 @@ class FrontEndLayer(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+
+class Draws:
+    """The random draws of one training call of an `AugmentationLayer`: each ``stream`` (a
+    small int, one per kind of draw in the layer) gives independent numbers."""
+
+    def __init__(self, key, counter, dtype):
+        self.key, self.counter, self.dtype = key, counter, dtype
+
+    def uniform(self, shape, stream, minval=0.0, maxval=1.0):
+        return random.uniform(shape, self.key, self.counter, stream, minval, maxval, self.dtype)
+
+    def normal(self, shape, stream):
+        return random.normal(shape, self.key, self.counter, stream, self.dtype)
+
+
+class AugmentationLayer(FrontEndLayer):
+    """A training-only layer with audiofront's own randomness (`audiofront.random`).
+
+    The identity unless ``training=True``; then `_augment(x, draws)` runs (``x`` in float32,
+    ``draws`` a `Draws`), and each example keeps its augmented version with probability
+    ``probability`` (drawn per example). An int32 ``counter`` weight, one more after every
+    training call, makes successive calls differ; with the same ``seed`` every backend draws
+    the same numbers, and the layer traces without graph breaks (``torch.compile``
+    included), so ``fit(jit_compile=True)`` works everywhere.
+    """
+
+    _PROBABILITY_STREAM = 99
+
+    def __init__(self, probability=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        probability = check_number("probability", probability, minimum=0)
+        if probability > 1:
+            raise ValueError(
+                f"`probability` must be between 0 and 1. Received: probability={probability!r}"
+            )
+        self.probability = probability
+        self.seed = check_seed("seed", seed)
+        self._key = random.seed_key(self.seed)
+
+    def build(self, input_shape):
+        self.counter = self.add_weight(
+            name="counter", shape=(), dtype="int32", initializer="zeros", trainable=False
+        )
+
+    def call(self, inputs, training=False):
+        check_float_input(inputs)
+        if not training:
+            return inputs
+        # A copy: torch and TensorFlow would otherwise read the variable after the update.
+        counter = ops.copy(self.counter)
+        self.counter.assign(counter + 1)
+        draws = Draws(self._key, counter, self.math_dtype)
+        x = ops.cast(inputs, self.math_dtype)
+        y = self._augment(x, draws)
+        if self.probability < 1.0:
+            per_example = (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1)
+            chosen = draws.uniform(per_example, self._PROBABILITY_STREAM) < self.probability
+            y = ops.where(chosen, y, x)
+        return ops.cast(y, self.compute_dtype)
+
+    def _augment(self, x, draws):
+        raise NotImplementedError
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"probability": self.probability, "seed": self.seed})
+        return config
+
+
+def check_bank(name, bank):
+    """A bank of recordings: a non-empty 2-D ``(n, length)`` array of finite numbers as
+    float32, or the ``{"shape": [n, length]}`` placeholder of a config (zeros until the
+    layer's weights are loaded)."""
+    if isinstance(bank, dict) and set(bank) == {"shape"}:
+        return np.zeros(tuple(bank["shape"]), np.float32)
+    array = np.asarray(bank, dtype=np.float32) if bank is not None else None
+    if array is None or array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
+        shape = None if array is None else array.shape
+        raise ValueError(
+            f"`{name}` must be a non-empty 2-D array (n, length) of recordings. "
+            f"Received: {name} with shape {shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"`{name}` must hold finite values.")
+    return array
+
+
+class WaveformAugmentation(AugmentationLayer):
+    """An `AugmentationLayer` on waveforms, ``(batch, samples)``, ``(batch, samples,
+    channels)`` (channels_last) or ``(batch, channels, samples)`` (channels_first):
+    `_augment_waves` sees ``(batch, channels, samples)`` and draws once per example, shared
+    by its channels."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = standardize_data_format(data_format)
+
+    def build(self, input_shape):
+        if len(input_shape) not in (2, 3):
+            raise ValueError(
+                "`inputs` must be 2-D (batch, samples) or 3-D (batch, samples, channels) "
+                "/ (batch, channels, samples) per `data_format`. "
+                f"Received: inputs with shape {tuple(input_shape)}"
+            )
+        super().build(input_shape)
+
+    def _augment(self, x, draws):
+        rank = len(x.shape)
+        if rank == 2:
+            waves = ops.expand_dims(x, 1)
+        elif self.data_format == "channels_last":
+            waves = ops.transpose(x, (0, 2, 1))
+        else:
+            waves = x
+        y = self._augment_waves(waves, draws)
+        if rank == 2:
+            return y[:, 0]
+        return ops.transpose(y, (0, 2, 1)) if self.data_format == "channels_last" else y
+
+    def _augment_waves(self, waves, draws):
+        raise NotImplementedError
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
 
 
 class STFTBase(FrontEndLayer):

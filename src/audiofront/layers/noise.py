@@ -6,21 +6,15 @@ import keras
 from keras import ops
 
 from audiofront import functional as F
-from audiofront.layers._base import FrontEndLayer, check_float_input
-from audiofront.validation import (
-    check_bool,
-    check_choice,
-    check_number,
-    check_range,
-    check_seed,
-)
+from audiofront.layers._base import AugmentationLayer
+from audiofront.validation import check_bool, check_choice, check_number, check_range
 
 NOISES = ("white", "pink", "brown")
 _EXPONENT = {"white": 0, "pink": 1, "brown": 2}
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class AdditiveNoise(FrontEndLayer):
+class AdditiveNoise(AugmentationLayer):
     """Adds white, pink or brown noise during training; the identity otherwise.
 
     The noise of each example is zero-mean with variance exactly ``power`` (it is drawn,
@@ -32,17 +26,20 @@ class AdditiveNoise(FrontEndLayer):
     level (variance) is further scaled by a gain drawn uniformly from [0, 1), so levels
     spread over [0, power).
 
-    Randomness comes from a ``keras.random.SeedGenerator(seed)``: the same seed gives the
-    same noise sequence on the same backend, successive calls and the examples of a
-    batch get different noise, and the layer works inside jit-compiled training steps.
-    Works on waveforms and spectrograms of any shape ``(batch, ...)``.
+    Randomness is audiofront's own (`audiofront.random`): the same seed gives the same
+    noise on JAX, PyTorch and TensorFlow, successive calls and the examples of a batch get
+    different noise, and the layer compiles inside training steps on every backend
+    (``fit(jit_compile=True)``). Works on waveforms and spectrograms of any shape
+    ``(batch, ...)``. With ``probability < 1`` each example gets noise with that
+    probability.
 
     Args:
         power: noise variance, >= 0.
         noise: ``"white"``, ``"pink"`` or ``"brown"``.
         random_gain: scale each example's noise level by a uniform [0, 1) gain.
         snr_db: None, a float, or a ``(low, high)`` range in dB; replaces ``power``.
-        seed: integer seed of the layer's ``SeedGenerator``.
+        probability: the chance, per example, that it gets noise.
+        seed: integer seed of the layer's draws (None: a random one).
         axis: the time axis along which pink and brown noise are coloured (default 1:
             ``(batch, samples[, channels])`` waveforms, channels_last spectrograms).
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
@@ -64,9 +61,17 @@ class AdditiveNoise(FrontEndLayer):
     """
 
     def __init__(
-        self, power=0.1, noise="white", random_gain=False, snr_db=None, seed=None, axis=1, **kwargs
+        self,
+        power=0.1,
+        noise="white",
+        random_gain=False,
+        snr_db=None,
+        seed=None,
+        axis=1,
+        probability=1.0,
+        **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(probability=probability, seed=seed, **kwargs)
         self.power = check_number("power", power, minimum=0)
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or axis == 0:
             raise ValueError(
@@ -75,9 +80,7 @@ class AdditiveNoise(FrontEndLayer):
         self.noise = check_choice("noise", noise, NOISES)
         self.random_gain = check_bool("random_gain", random_gain)
         self.snr_db = None if snr_db is None else check_range("snr_db", snr_db)
-        self.seed = check_seed("seed", seed)
         self.axis = int(axis)
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         if (
@@ -89,30 +92,25 @@ class AdditiveNoise(FrontEndLayer):
                 f"`inputs` must have a batch axis and the noise axis={self.axis}. "
                 f"Received: inputs with shape {tuple(input_shape)}"
             )
+        super().build(input_shape)
 
-    def call(self, inputs, training=False):
-        check_float_input(inputs)
-        if not training:
-            return inputs
-        x = ops.cast(inputs, self.math_dtype)
+    def _augment(self, x, draws):
         rank = len(x.shape)
-        noise = F.coloured_noise(
-            ops.shape(x), _EXPONENT[self.noise], self.axis, self.seed_generator
-        )
+        white = draws.normal(ops.shape(x), stream=0)
+        noise = F.coloured_noise(white, _EXPONENT[self.noise], self.axis)
         per_example = (ops.shape(x)[0],) + (1,) * (rank - 1)
         if self.snr_db is None:
             level = self.power
         else:
             if isinstance(self.snr_db, tuple):
-                low, high = self.snr_db
-                snr = keras.random.uniform(per_example, low, high, seed=self.seed_generator)
+                snr = draws.uniform(per_example, 1, *self.snr_db)
             else:
                 snr = self.snr_db
             signal_power = ops.mean(ops.square(x), axis=F.example_axes(x), keepdims=True)
             level = signal_power * ops.power(10.0, -snr / 10.0)
         if self.random_gain:
-            level = level * keras.random.uniform(per_example, seed=self.seed_generator)
-        return ops.cast(x + noise * ops.sqrt(ops.cast(level, x.dtype)), self.compute_dtype)
+            level = level * draws.uniform(per_example, 2)
+        return x + noise * ops.sqrt(ops.cast(level, x.dtype))
 
     def get_config(self):
         config = super().get_config()
@@ -122,7 +120,6 @@ class AdditiveNoise(FrontEndLayer):
                 "noise": self.noise,
                 "random_gain": self.random_gain,
                 "snr_db": self.snr_db,
-                "seed": self.seed,
                 "axis": self.axis,
             }
         )

@@ -5,16 +5,15 @@ from keras import ops
 
 from audiofront import functional as F
 from audiofront.layers._base import (
-    FrontEndLayer,
-    check_float_input,
+    AugmentationLayer,
     check_spectrogram_shape,
     standardize_data_format,
 )
-from audiofront.validation import check_non_negative_int, check_number, check_seed
+from audiofront.validation import check_non_negative_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class SpecAugment(FrontEndLayer):
+class SpecAugment(AugmentationLayer):
     """SpecAugment's frequency and time masking during training; the identity otherwise.
 
     Follows torchaudio's ``FrequencyMasking`` / ``TimeMasking`` with ``iid_masks=True``:
@@ -31,9 +30,11 @@ class SpecAugment(FrontEndLayer):
         n_time_masks: number of time masks.
         mask_value: value written into the masks (0 suits a standardised input; use
             the floor, e.g. -80, for a dB spectrogram).
-        seed: integer seed of the layer's ``keras.random.SeedGenerator``.
+        seed: integer seed of the layer's draws (`audiofront.random`; None: a random one),
+            the same masks on every backend.
         data_format: ``"channels_last"`` ``(batch, frames, bins, channels)`` or
             ``"channels_first"`` ``(batch, channels, frames, bins)``.
+        probability: the chance, per example, that it is masked.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
     Call arguments:
@@ -58,48 +59,56 @@ class SpecAugment(FrontEndLayer):
         mask_value=0.0,
         seed=None,
         data_format=None,
+        probability=1.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(probability=probability, seed=seed, **kwargs)
         self.freq_mask_param = check_non_negative_int("freq_mask_param", freq_mask_param)
         self.time_mask_param = check_non_negative_int("time_mask_param", time_mask_param)
         self.n_freq_masks = check_non_negative_int("n_freq_masks", n_freq_masks)
         self.n_time_masks = check_non_negative_int("n_time_masks", n_time_masks)
         self.mask_value = check_number("mask_value", mask_value)
-        self.seed = check_seed("seed", seed)
         self.data_format = standardize_data_format(data_format)
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         check_spectrogram_shape(input_shape)
         if input_shape[3 if self.data_format == "channels_last" else 1] is None:
             raise ValueError(
-                f"The channel axis of `inputs` must be known. Received: inputs with shape {tuple(input_shape)}"
+                "The channel axis of `inputs` must be known. "
+                f"Received: inputs with shape {tuple(input_shape)}"
             )
+        super().build(input_shape)
 
-    def call(self, inputs, training=False):
-        check_float_input(inputs)
-        if not training:
-            return inputs
+    def _masks(self, draws, stream, count, size, param, batch, channels):
+        """(batch, channels, size) booleans: the union of ``count`` masks, or None."""
+        if count == 0:
+            return None
+        shape = (count, batch, channels, 1)
+        widths, starts = draws.uniform(shape, stream), draws.uniform(shape, stream + 1)
+        return F.axis_masks(widths, starts, size, param)
+
+    def _augment(self, x, draws):
         last = self.data_format == "channels_last"
-        shape = ops.shape(inputs)
-        batch, channels = shape[0], inputs.shape[3 if last else 1]
+        shape = ops.shape(x)
+        batch, channels = shape[0], x.shape[3 if last else 1]
         frames, bins = (shape[1], shape[2]) if last else (shape[2], shape[3])
-        time = F.axis_masks(
-            batch, channels, frames, self.time_mask_param, self.n_time_masks, self.seed_generator
+        time = self._masks(
+            draws, 0, self.n_time_masks, frames, self.time_mask_param, batch, channels
         )
-        freq = F.axis_masks(
-            batch, channels, bins, self.freq_mask_param, self.n_freq_masks, self.seed_generator
-        )
+        freq = self._masks(draws, 2, self.n_freq_masks, bins, self.freq_mask_param, batch, channels)
         if (
             last
         ):  # (batch, channels, n) -> (batch, frames, 1, channels) / (batch, 1, bins, channels)
-            time = ops.expand_dims(ops.transpose(time, (0, 2, 1)), 2)
-            freq = ops.expand_dims(ops.transpose(freq, (0, 2, 1)), 1)
+            time = None if time is None else ops.expand_dims(ops.transpose(time, (0, 2, 1)), 2)
+            freq = None if freq is None else ops.expand_dims(ops.transpose(freq, (0, 2, 1)), 1)
         else:  # -> (batch, channels, frames, 1) / (batch, channels, 1, bins)
-            time, freq = ops.expand_dims(time, 3), ops.expand_dims(freq, 2)
-        mask = ops.logical_or(time, freq)
-        return ops.where(mask, ops.cast(self.mask_value, inputs.dtype), inputs)
+            time = None if time is None else ops.expand_dims(time, 3)
+            freq = None if freq is None else ops.expand_dims(freq, 2)
+        masks = [m for m in (time, freq) if m is not None]
+        if not masks:
+            return x
+        mask = masks[0] if len(masks) == 1 else ops.logical_or(*masks)
+        return ops.where(mask, ops.cast(self.mask_value, x.dtype), x)
 
     def get_config(self):
         config = super().get_config()
@@ -110,7 +119,6 @@ class SpecAugment(FrontEndLayer):
                 "n_freq_masks": self.n_freq_masks,
                 "n_time_masks": self.n_time_masks,
                 "mask_value": self.mask_value,
-                "seed": self.seed,
                 "data_format": self.data_format,
             }
         )

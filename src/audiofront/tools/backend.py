@@ -30,6 +30,7 @@ __all__ = [
     "disable_tf32",
     "gradient_function",
     "gradients",
+    "compile_training_call",
 ]
 
 
@@ -113,6 +114,30 @@ def disable_tf32():
         import tensorflow as tf
 
         tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
+def compile_training_call(layer):
+    """``x -> layer(x, training=True)``, compiled the backend's way, with the layer's state
+    (a random layer's counter) updated as an eager call would: ``jax.jit`` of
+    ``stateless_call`` (the new non-trainable values assigned back),
+    ``tf.function(jit_compile=True)``, ``torch.compile``."""
+    if name() == "jax":
+        import jax
+
+        @jax.jit
+        def step(trainable, non_trainable, x):
+            return layer.stateless_call(trainable, non_trainable, x, training=True)
+
+        def fn(x):
+            trainable = [v.value for v in layer.trainable_variables]
+            non_trainable = [v.value for v in layer.non_trainable_variables]
+            outputs, updated = step(trainable, non_trainable, x)
+            for variable, value in zip(layer.non_trainable_variables, updated):
+                variable.assign(value)
+            return outputs
+
+        return fn
+    return compile(lambda x: layer(x, training=True))
 
 
 def _loss(outputs, probes):

@@ -57,6 +57,10 @@ class Case:
 
 
 _KAISER = [float(v) for v in np.kaiser(256, 8.0)]
+# Small banks of impulse responses and noise recordings, as JSON-friendly lists.
+_RNG = np.random.default_rng(0)
+_ROOMS = (_RNG.standard_normal((2, 64)) * np.exp(-np.arange(64) / 16.0)).round(5).tolist()
+_NOISES = _RNG.standard_normal((2, 1000)).round(5).tolist()
 
 CASES = (
     # -- STFT
@@ -140,14 +144,15 @@ CASES = (
          dict(axis="batch", data_format="channels_first"), tags=("cross",)),
     # -- AdditiveNoise
     Case("noise-pink-snr-range", "AdditiveNoise",
-         dict(noise="pink", snr_db=[10.0, 20.0], seed=1), tags=("parity", "cross")),
+         dict(noise="pink", snr_db=[10.0, 20.0], seed=1), (0, 1), tags=("parity", "cross")),
     Case("noise-brown-gain-axis2", "AdditiveNoise",
-         dict(power=0.2, noise="brown", random_gain=True, seed=2, axis=2), takes="db"),
+         dict(power=0.2, noise="brown", random_gain=True, seed=2, axis=2, probability=0.5),
+         (0, 1), takes="db"),
     # -- SpecAugment
     Case("specaugment", "SpecAugment",
          dict(freq_mask_param=10, time_mask_param=20, n_freq_masks=2, n_time_masks=3,
               mask_value=-80.0, seed=2),
-         tags=("parity", "cross")),
+         (0, 1), tags=("parity", "cross")),
     # -- InverseSTFT
     Case("istft-trainable", "InverseSTFT", dict(n_fft=512, hop_length=128, trainable=True),
          (1, 0), tags=("parity", "cross", "grad")),
@@ -178,6 +183,20 @@ CASES = (
          dict(hop_length=128, gain=0.8, bias=10.0, power=0.25, time_constant=0.06, eps=1e-4,
               data_format="channels_first"),
          (0, 4), tags=("cross",)),
+    # -- simulating the real world
+    Case("gain", "RandomGain", dict(min_db=-12.0, max_db=3.0, seed=3), (0, 1),
+         tags=("parity", "cross")),
+    Case("reverb-synthetic", "Reverb", dict(rt60=[0.1, 0.4], seed=4), (0, 1),
+         tags=("parity", "cross")),
+    Case("reverb-bank-stereo-cf", "Reverb",
+         dict(impulse_responses=_ROOMS, probability=0.5, seed=5, data_format="channels_first"),
+         (0, 2), channels=2, tags=("cross",)),
+    Case("band-pass", "BandPassFilter", dict(low_hz=[50.0, 300.0], high_hz=[2000.0, 3500.0],
+                                              seed=6), (0, 1), tags=("parity", "cross")),
+    Case("background-noise", "BackgroundNoise", dict(noises=_NOISES, snr_db=[5.0, 15.0], seed=7),
+         (0, 2), tags=("parity", "cross")),
+    Case("background-noise-stereo", "BackgroundNoise",
+         dict(noises=_NOISES, snr_db=10.0, seed=8), (0, 2), channels=2),
 )  # fmt: skip
 
 
