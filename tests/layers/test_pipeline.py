@@ -5,7 +5,9 @@ net, trained with fit(jit_compile=True) on real speech, on every backend.
 Under torch, compiling that whole model takes about ten minutes on the 2-core CI machine
 (dynamo traces Keras's Python for each op, twice, since Keras's ``loss.backward()`` breaks
 the graph): there the whole pipeline is a ``full`` test (``nox -s "tests(torch)" -- -m full``)
-and CI compiles a lean one with the two layers that used to fail (AdditiveNoise, SpecAugment)."""
+and CI compiles a lean one, RandomGain -> MelSpectrogram -> a dense head (77 s cold on 2
+cores; with SpecAugment too, 207 s). Every random layer's compiled training call, SpecAugment's
+included, is checked apart under torch.compile, with no graph break, in test_simulation.py."""
 
 import keras
 import numpy as np
@@ -41,8 +43,8 @@ def fsdd_subset(n=48):
 
 
 def pipeline(which="every"):
-    """'every': every random layer and a conv net; 'lean': AdditiveNoise -> MelSpectrogram ->
-    SpecAugment -> a dense head."""
+    """'every': every random layer and a conv net; 'lean': RandomGain -> MelSpectrogram -> a
+    dense head."""
     keras.utils.set_random_seed(0)
     babble = np.random.default_rng(0).standard_normal((3, 2000)).astype("float32")
     simulation = [
@@ -62,7 +64,7 @@ def pipeline(which="every"):
     )
     spec_augment = SpecAugment(freq_mask_param=6, time_mask_param=8, seed=1)
     if which == "lean":
-        layers = [AdditiveNoise(snr_db=(10.0, 30.0), seed=0), mel, spec_augment]
+        layers = [RandomGain(seed=2), mel]
         head = [keras.layers.GlobalAveragePooling2D()]
     else:
         layers = [*simulation, mel, Normalization2D(axis="freq"), spec_augment]
