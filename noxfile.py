@@ -36,7 +36,8 @@ def crossbackend(session):
 @nox.session
 def compare(session):
     """The main job: parity of every layer across the three backends, then the speed
-    comparison on the kapre and speech workloads; writes reports/compare.{md,json,png}."""
+    comparison (speech workload, a few minutes; `nox -s compare -- --full` adds the
+    paper-scale kapre workload and the experiments); writes reports/compare.{md,json,png}."""
     session.install(*CONSTRAINTS, "-e", f".[test,bench,{','.join(BACKENDS.values())}]")
     session.run("audiofront", "compare", "--out", "reports", *session.posargs)
 

@@ -175,13 +175,13 @@ def test_docstring_examples_run(name):
     assert result.failed == 0
 
 
-def test_readme_layout_matches_the_tree():
-    """Every module and folder of the package is named in the README's layout block, and
-    every .py or folder name the block gives under src/audiofront exists."""
+def test_layout_page_matches_the_tree():
+    """Every module and folder of the package is named in docs/development.md's layout
+    block, and every .py or folder name the block gives under src/audiofront exists."""
     import re
 
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    page = (ROOT / "docs" / "development.md").read_text()
+    block = page.split("## Layout", 1)[1].split("```", 2)[1]
     named = set(re.findall(r"([\w.]+(?:\.py|/))", block))
     tree = {
         p.name + ("/" if p.is_dir() else "")
@@ -191,7 +191,7 @@ def test_readme_layout_matches_the_tree():
     }
     tree -= {"__main__.py"}
     missing = sorted(tree - named)
-    assert not missing, f"not in the README's layout: {missing}"
+    assert not missing, f"not in the layout of docs/development.md: {missing}"
     stale = sorted(
         n
         for n in named
@@ -200,4 +200,24 @@ def test_readme_layout_matches_the_tree():
             path.name == n for path in [*SOURCE.rglob(n), *ROOT.glob(f"*/{n}"), *ROOT.glob(n)]
         )
     )
-    assert not stale, f"named in the README's layout but absent: {stale}"
+    assert not stale, f"named in the layout of docs/development.md but absent: {stale}"
+
+
+def test_readme_links_every_docs_page_and_each_exists():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    linked = set(re.findall(r"\]\((docs/[\w.-]+\.md)\)", readme))
+    pages = {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
+    assert linked == pages
+
+
+def test_readme_example_builds_and_compiles():
+    """The README's example, as written, builds its model under this backend."""
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("## Example", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    model = namespace["model"]
+    assert model.output_shape == (None, 10)
+    assert len(code.strip().splitlines()) <= 20

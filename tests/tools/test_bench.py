@@ -260,8 +260,18 @@ def test_compare_writes_parity_and_bench_reports(tmp_path):
     assert cases == set(LAYERS)
     backends = {r["backend"] for r in combined["bench"]["speech"]["records"]}
     assert backends == {"jax", "torch", "tensorflow", "numpy"}
+    assert combined["run"] == dict(
+        workloads=["speech"], repeats=1, warmup=0, overhead=False, memory=False, full=False
+    )
     text = (tmp_path / "compare.md").read_text()
+    # The answer first (the summary, also on the console), the long tables after it.
+    assert text.index("**Parity: all within bounds.**") < text.index("## Parity")
+    assert "| jax | compiled |" in text and "Quick run" in text
+    assert "**Parity: all within bounds.**" in result.stdout
     assert "## Parity" in text and "## Speed: speech workload" in text
+    # Captured output is no terminal: progress comes as lines, per backend and per case.
+    assert "[parity 2/4] run under jax: case 1/" in result.stderr
+    assert "[bench speech 1/" in result.stderr and "[bench speech] done:" in result.stderr
     assert (tmp_path / "compare.png").stat().st_size > 10_000
 
 

@@ -258,18 +258,21 @@ def _show_parser(commands):
 def _compare_parser(commands):
     c = commands.add_parser(
         "compare",
-        help="the main job: parity of every layer, then bench on the kapre and speech workloads",
+        help="the main job: parity of every layer, then which backend and path is fastest",
         description="Parity of every layer across backends (forward and gradients), then audiofront "
-        "bench on both workloads with backward passes and the Kapre-overhead experiment; writes "
-        "OUT/compare.md, compare.json, compare.png (what `nox -s compare` runs).",
+        "bench on the speech workload (a few minutes in all); --full adds the paper-scale kapre "
+        "workload, its memory probes and the Kapre-overhead experiment. Writes OUT/compare.md "
+        "(the answer first), compare.json, compare.png (what `nox -s compare` runs).",
     )
     c.add_argument(
         "--out", default="reports", metavar="DIR", help="output folder (default reports)"
     )
-    _add_timing_options(c)
     c.add_argument(
-        "--workloads", default="kapre,speech", metavar="LIST", help="comma-separated workloads"
+        "--full", action="store_true", help="the full sweep: both workloads, 5 repeats, experiments"
     )
+    c.add_argument("--repeats", type=int, metavar="N", help="timed calls per measurement")
+    c.add_argument("--warmup", type=int, metavar="N", help="untimed calls before timing")
+    c.add_argument("--workloads", metavar="LIST", help="comma-separated workloads")
     c.add_argument("--no-overhead", action="store_true", help="skip the Kapre-overhead experiment")
 
 
@@ -311,7 +314,7 @@ def run_parity(args, parser):
         backends=backends,
         grad=args.grad,
         imports=args.imports,
-        progress=sys.stderr.isatty(),
+        progress=True,
     )
     if args.model:
         if args.param or args.reference:
@@ -357,7 +360,7 @@ def run_bench(args, parser):
         overhead=args.experiment == "kapre-overhead",
         memory=args.memory,
         out=args.out,
-        progress=sys.stderr.isatty(),
+        progress=True,
     )
     report.render(result)
     print(f"wrote {args.out}/bench.json, bench.md, bench.png")
@@ -380,14 +383,16 @@ def run_compare(args, parser):
 
     combined = compare.run(
         out=args.out,
+        full=args.full,
         repeats=args.repeats,
         warmup=args.warmup,
-        workloads=tuple(args.workloads.split(",")),
+        workloads=tuple(args.workloads.split(",")) if args.workloads else None,
+        overhead=False if args.no_overhead else None,
         source=_default_input(),
-        progress=sys.stderr.isatty(),
-        overhead=not args.no_overhead,
+        progress=True,
     )
-    print(compare.markdown(combined))
+    print("\n".join(compare.summary(combined)))
+    print(f"\nwrote {args.out}/compare.md (the tables), compare.json, compare.png")
     return 0 if combined["parity"]["ok"] else 1
 
 

@@ -14,7 +14,7 @@ from audiofront.tools import bench, parity
 from audiofront.tools.bench import report as bench_report
 from audiofront.tools.cases import example, tagged
 
-__all__ = ["parity_cases", "run", "markdown"]
+__all__ = ["parity_cases", "run", "summary", "markdown"]
 
 
 def parity_cases(source="fsdd"):
@@ -27,29 +27,40 @@ def parity_cases(source="fsdd"):
     return out
 
 
-def run(
-    out="reports",
-    repeats=5,
-    warmup=2,
-    source="fsdd",
-    workloads=("kapre", "speech"),
-    progress=False,
-    overhead=True,
-):
-    """Runs parity and bench, writes the reports, returns the combined dict."""
+QUICK = dict(workloads=("speech",), repeats=3, warmup=1, overhead=False, memory=False)
+FULL = dict(workloads=("kapre", "speech"), repeats=5, warmup=2, overhead=True, memory=True)
+
+
+def run(out="reports", full=False, source="fsdd", progress=False, **overrides):
+    """Runs parity and bench, writes the reports, returns the combined dict.
+
+    By default (the quick run) the bench times the speech workload only, 3 repeats after
+    1 warm-up; ``full=True`` adds the paper-scale kapre workload, its peak-memory probes
+    and the Kapre-overhead experiment, 5 repeats after 2. ``overrides`` (``workloads``,
+    ``repeats``, ``warmup``, ``overhead``, ``memory``) change single settings.
+    """
+    settings = dict(FULL if full else QUICK)
+    unknown = set(overrides) - set(settings)
+    if unknown:
+        raise TypeError(f"unknown settings {sorted(unknown)}; expected some of {sorted(settings)}")
+    settings.update({k: v for k, v in overrides.items() if v is not None})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = parity.compare(parity_cases(source), grad=True, progress=progress)
-    combined = {"parity": report.to_json(), "bench": {}}
-    for workload in workloads:
+    combined = {
+        "run": dict(settings, workloads=list(settings["workloads"]), full=bool(full)),
+        "parity": report.to_json(),
+        "bench": {},
+    }
+    for workload in settings["workloads"]:
         result = bench.run(
             layers=["MelSpectrogram"],
             workload=workload,
-            repeats=repeats,
-            warmup=warmup,
+            repeats=settings["repeats"],
+            warmup=settings["warmup"],
             backward=True,
-            overhead=overhead and workload == "kapre",
-            memory=workload == "kapre",
+            overhead=settings["overhead"] and workload == "kapre",
+            memory=settings["memory"] and workload == "kapre",
             out=out / f"bench-{workload}",
             progress=progress,
         )
@@ -81,14 +92,101 @@ def merge_peers(result, out, workload):
     return True
 
 
+def _bound_used(c):
+    """The fraction of its bound a comparison used (dB: absolute, else relative)."""
+    error = c["max_abs"] if c["unit"] == "dB" else c["relative"]
+    return error / c["bound"] if c["bound"] else float("inf")
+
+
+def _fastest(result):
+    """Per backend: audiofront's fastest forward MelSpectrogram record and the fastest
+    peer's on the same backend (librosa stands for numpy)."""
+    forward = [r for r in result["records"] if r["pass"] == "forward"]
+    rows = []
+    for backend in dict.fromkeys(r["backend"] for r in forward):
+        ours = [
+            r
+            for r in forward
+            if r["backend"] == backend and r["implementation"].startswith("audiofront")
+        ]
+        theirs = [
+            r
+            for r in forward
+            if r["backend"] == backend and not r["implementation"].startswith("audiofront")
+        ]
+        if ours:
+            best = min(ours, key=lambda r: r["median_ms"])
+            peer = min(theirs, key=lambda r: r["median_ms"]) if theirs else None
+            rows.append((backend, best, peer))
+    return rows
+
+
+def summary(combined):
+    """The answer first: the parity verdict, the fastest audiofront path per backend next to
+    the fastest peer there, what was run; Markdown lines."""
+    p = combined["parity"]
+    run = combined.get("run", {})
+    worst = max(p["comparisons"], key=_bound_used, default=None)
+    layers = len({c["case"] for c in p["comparisons"]})
+    verdict = "all within bounds" if p["ok"] else "OUT OF BOUNDS"
+    lines = [
+        f"**Parity: {verdict}.** {layers} layers, forward and gradients, on "
+        f"{', '.join(p['backends'])}: {len(p['comparisons'])} comparisons"
+        + (
+            f", the closest to its bound at {100 * _bound_used(worst):.0f}% of it "
+            f"({worst['case']}, {worst['quantity']}, {worst['a']} vs {worst['b']})."
+            if worst
+            else "."
+        ),
+    ]
+    failed = [c for c in p["comparisons"] if not c["ok"]]
+    lines += [f"- out of bounds: {c['case']} {c['quantity']} {c['a']} vs {c['b']}" for c in failed]
+    lines += [
+        f"- error {where}: {message.splitlines()[0]}" for where, message in p["errors"].items()
+    ]
+    for workload, result in combined["bench"].items():
+        s = result["settings"]
+        lines += [
+            "",
+            f"**Speed, {workload} workload** ({s['batch']} x {s['seconds']} s at {s['sample_rate']} Hz, "
+            f"MelSpectrogram in dB, forward, median of {s['repeats']}; {result['machine']['cpu']}, "
+            f"{result['machine']['cores']} cores):",
+            "",
+            "| backend | fastest audiofront path | ms | fastest peer there | ms | x peer |",
+            "|---|---|---:|---|---:|---:|",
+        ]
+        for backend, best, peer in _fastest(result):
+            path = best["mode"]
+            if peer:
+                lines.append(
+                    f"| {backend} | {path} | {best['median_ms']:.1f} | {peer['implementation']} {peer['mode']} | "
+                    f"{peer['median_ms']:.1f} | {best['median_ms'] / peer['median_ms']:.2f} |"
+                )
+            else:
+                lines.append(f"| {backend} | {path} | {best['median_ms']:.1f} | — | | |")
+        fastest = min(_fastest(result), key=lambda row: row[1]["median_ms"], default=None)
+        if fastest:
+            lines += ["", f"Fastest here: audiofront on {fastest[0]}, {fastest[1]['mode']}."]
+    if run:
+        lines += [
+            "",
+            (
+                "Full run (`audiofront compare --full`): both workloads, peak memory and the Kapre-overhead experiment"
+                if run.get("full")
+                else "Quick run (`audiofront compare`): the speech workload only; the paper-scale kapre workload, "
+                "its memory probes and the Kapre-overhead experiment are behind `--full`"
+            )
+            + f"; {run['repeats']} repeats after {run['warmup']} warm-up call(s).",
+        ]
+    return lines
+
+
 def markdown(combined):
     p = combined["parity"]
-    lines = [
-        "# audiofront: cross-backend comparison",
-        "",
-        "## Parity (every layer, forward and gradients)",
-        "",
-    ]
+    lines = ["# audiofront: cross-backend comparison", "", *summary(combined), ""]
+    if combined["bench"]:
+        lines += ["![forward pass per implementation](compare.png)", ""]
+    lines += ["## Parity (every layer, forward and gradients)", ""]
     lines.append(
         f"Backends: {', '.join(p['backends'])}"
         + (f"; skipped: {', '.join(p['skipped'])}" if p["skipped"] else "")

@@ -34,7 +34,6 @@ import importlib.util
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -45,6 +44,7 @@ import numpy as np
 from audiofront.catalog import LAYERS
 from audiofront.tools import signals
 from audiofront.tools.progress import progress as progress_bar
+from audiofront.tools.progress import run_worker
 from audiofront.tools.reference import librosa_reference
 
 __all__ = [
@@ -182,20 +182,15 @@ def judge(case, quantity, a, b, x, y, unit, bound, mask=None, noise=None):
     return Comparison(case, quantity, a, b, max_abs, relative, unit, bound, ok, note)
 
 
-def _run_worker(command, spec_path, backend, out=None, timeout=1800):
+def _run_worker(command, spec_path, backend, out=None, timeout=1800, on_progress=None):
     environment = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
     environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = [sys.executable, "-m", "audiofront.tools.parity_worker", command, str(spec_path)]
-    result = subprocess.run(
-        args + ([str(out)] if out else []),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    returncode, tail = run_worker(
+        args + ([str(out)] if out else []), environment, timeout, on_progress or (lambda _: None)
     )
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout)[-3000:]
-        raise RuntimeError(f"{backend} {command} failed (exit {result.returncode}):\n{tail}")
+    if returncode != 0:
+        raise RuntimeError(f"{backend} {command} failed (exit {returncode}):\n{tail[-3000:]}")
 
 
 def _write_spec(cases, root, grad, imports):
@@ -233,10 +228,17 @@ def _run_backends(spec_path, entries, found, root, report, progress):
     results, meta = {}, {}
     with progress_bar("parity", len(steps), progress) as bar:
         for command, backend in steps:
-            bar.step(f"{command} under {backend}")
+            what = f"{command} under {backend}"
+            bar.step(what)
             out = root / f"results-{backend}.npz"
             try:
-                _run_worker(command, spec_path, backend, out if command == "run" else None)
+                _run_worker(
+                    command,
+                    spec_path,
+                    backend,
+                    out if command == "run" else None,
+                    on_progress=lambda case, what=what: bar.step(f"{what}: case {case}"),
+                )
             except Exception as error:  # noqa: BLE001 - reported, not raised
                 report.errors[f"{backend} {command}"] = str(error)
                 if command == "create":

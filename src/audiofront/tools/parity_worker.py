@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from audiofront.tools.progress import PROGRESS
+
 # Four float32 ulps: the input change that measures each quantity's rounding noise.
 NOISE_STEP = 2.0**-21
 
@@ -89,8 +91,9 @@ def quantities(keras, model, x, grad):
 def run(spec, out_path):
     keras = _keras()
     results, meta = {}, {"backend": keras.backend.backend(), "cases": {}}
-    for case in spec["cases"]:
+    for index, case in enumerate(spec["cases"]):
         name = case["name"]
+        print(f"{PROGRESS} {index + 1}/{len(spec['cases'])} {name}", file=sys.stderr, flush=True)
         model = keras.saving.load_model(case["model"])
         x = load_input(case)
         values = quantities(keras, model, x, spec.get("grad"))

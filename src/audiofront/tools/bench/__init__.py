@@ -32,6 +32,7 @@ from pathlib import Path
 
 from audiofront.tools.bench import report
 from audiofront.tools.progress import progress as progress_bar
+from audiofront.tools.progress import run_worker
 
 __all__ = ["WORKLOADS", "BENCH_LAYERS", "BACKENDS", "run", "machine_info", "resolve_workload"]
 
@@ -106,7 +107,7 @@ def resolve_workload(workload="speech", batch=None, seconds=None, sample_rate=No
     return spec
 
 
-def _run_worker(spec, timeout):
+def _run_worker(spec, timeout, on_progress):
     with tempfile.TemporaryDirectory() as tmp:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec_path.write_text(json.dumps(spec))
@@ -117,16 +118,17 @@ def _run_worker(spec, timeout):
         if spec["device"] == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""
             env["JAX_PLATFORMS"] = "cpu"
-        result = subprocess.run(
-            [sys.executable, "-m", "audiofront.tools.bench.worker", str(spec_path), str(out_path)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode != 0 or not out_path.exists():
+        args = [
+            sys.executable,
+            "-m",
+            "audiofront.tools.bench.worker",
+            str(spec_path),
+            str(out_path),
+        ]
+        returncode, tail = run_worker(args, env, timeout, on_progress)
+        if returncode != 0 or not out_path.exists():
             raise RuntimeError(
-                f"{spec['backend']} worker failed (exit {result.returncode}):\n{result.stderr[-3000:]}"
+                f"{spec['backend']} worker failed (exit {returncode}):\n{tail[-3000:]}"
             )
         return json.loads(out_path.read_text())
 
@@ -193,11 +195,14 @@ def run(
         "versions": {},
         "settings": dict(base, repeats=repeats, warmup=warmup, device=device),
     }
-    with progress_bar("bench", len(jobs), progress) as bar:
+    with progress_bar(f"bench {workload}", len(jobs), progress) as bar:
         for job in jobs:
-            bar.step(f"{job['backend']} {job['layer']}")
+            what = f"{job['backend']} {job['layer']}" + (
+                f" memory ({job['memory']})" if job.get("memory") else ""
+            )
+            bar.step(what)
             try:
-                out_json = _run_worker(job, timeout)
+                out_json = _run_worker(job, timeout, lambda m, what=what: bar.step(f"{what}: {m}"))
                 result["records"] += out_json["records"]
                 result["notes"] += out_json["notes"]
                 result["versions"].update(out_json["versions"])

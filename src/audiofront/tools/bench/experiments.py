@@ -1,8 +1,11 @@
 """Experiments beyond single-layer timings, run inside a bench worker (one backend)."""
 
+import sys
+
 import numpy as np
 
 from audiofront.tools.bench.timing import record, timed
+from audiofront.tools.progress import PROGRESS
 
 __all__ = ["overhead_experiment"]
 
@@ -55,6 +58,7 @@ def overhead_experiment(spec):
     jit = spec["backend"] != "torch"
     records = []
     for name, (data, trainable) in variants.items():
+        print(f"{PROGRESS} kapre-overhead {name} train step", file=sys.stderr, flush=True)
         keras.utils.set_random_seed(0)
         inputs = keras.Input(shape=data.shape[1:])
         outputs = _convnet(inputs if trainable is None else _front_end(spec, trainable)(inputs))

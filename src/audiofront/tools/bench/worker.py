@@ -17,6 +17,7 @@ from audiofront.tools.bench import peers
 from audiofront.tools.bench.experiments import overhead_experiment
 from audiofront.tools.bench.memory import measure_memory
 from audiofront.tools.bench.timing import record, timed
+from audiofront.tools.progress import PROGRESS
 
 
 class Measurements:
@@ -27,6 +28,7 @@ class Measurements:
         self.records, self.notes = [], []
 
     def add(self, implementation, mode, pass_, fn, x):
+        print(f"{PROGRESS} {implementation} {mode} {pass_}", file=sys.stderr, flush=True)
         try:
             first, times = timed(
                 lambda: fn(x), self.sync, self.spec["warmup"], self.spec["repeats"]
