@@ -5,7 +5,11 @@ nox -s "tests(jax)"         one backend; add `-- -m "not slow"` for the quick su
 nox -s "tests(torch)" -- -m full    the long runs that the default leaves out
 nox -s crossbackend         all three backends in one environment: save/load and parity
 nox -s lint                 ruff
+nox -s gpu                  on a GPU machine's own interpreter (not in the default run)
 """
+
+import subprocess
+from pathlib import Path
 
 import nox
 
@@ -62,6 +66,37 @@ def peers(session):
             f"reports/peers-{workload}",
             *session.posargs,
         )
+
+
+@nox.session(venv_backend="none")
+def gpu(session):
+    """On a machine whose interpreter already has CUDA builds of jax and torch (and keras,
+    audiofront installed): no virtualenv, no network. The suite under jax and torch on the
+    GPU (AUDIOFRONT_DEVICE=gpu; TF32 off in the fixtures and the bench worker), then
+    `audiofront bench --device gpu` on both workloads, forward and backward, with the
+    Kapre-overhead experiment; everything under reports/gpu/ (tests-<backend>.txt holds
+    pytest's output with its closing line)."""
+    out = Path("reports/gpu")
+    out.mkdir(parents=True, exist_ok=True)
+    for backend in ("jax", "torch"):
+        with open(out / f"tests-{backend}.txt", "w") as log:
+            session.run(
+                "python", "-m", "pytest", "-m", "not full", "-p", "no:cacheprovider",
+                *session.posargs,
+                env={"KERAS_BACKEND": backend, "AUDIOFRONT_DEVICE": "gpu"},
+                stdout=log, stderr=subprocess.STDOUT, success_codes=[0, 1],
+            )  # fmt: skip
+    failed = [
+        b for b in ("jax", "torch") if "failed" in (out / f"tests-{b}.txt").read_text()[-2000:]
+    ]
+    for workload in ("kapre", "speech"):
+        session.run(
+            "python", "-m", "audiofront", "bench", "--device", "gpu", "--backends", "jax,torch",
+            "--workload", workload, "--backward", "--experiment", "kapre-overhead",
+            "--out", str(out / f"bench-{workload}"),
+        )  # fmt: skip
+    if failed:
+        session.error(f"tests failed on the GPU under {', '.join(failed)}: see reports/gpu/")
 
 
 @nox.session
