@@ -261,8 +261,9 @@ def test_compare_writes_parity_and_bench_reports(tmp_path):
     backends = {r["backend"] for r in combined["bench"]["speech"]["records"]}
     assert backends == {"jax", "torch", "tensorflow", "numpy"}
     assert combined["run"] == dict(
-        workloads=["speech"], repeats=1, warmup=0, overhead=False, memory=False, full=False
-    )
+        workloads=["speech"], repeats=1, warmup=0, overhead=False, memory=False, full=False,
+        source="fsdd",
+    )  # fmt: skip
     text = (tmp_path / "compare.md").read_text()
     # The answer first (the summary, also on the console), the long tables after it.
     assert text.index("**Parity: all within bounds.**") < text.index("## Parity")

@@ -48,7 +48,9 @@ def run(out="reports", full=False, source="fsdd", progress=False, **overrides):
     out.mkdir(parents=True, exist_ok=True)
     report = parity.compare(parity_cases(source), grad=True, progress=progress)
     combined = {
-        "run": dict(settings, workloads=list(settings["workloads"]), full=bool(full)),
+        "run": dict(
+            settings, workloads=list(settings["workloads"]), full=bool(full), source=source
+        ),
         "parity": report.to_json(),
         "bench": {},
     }
@@ -129,9 +131,12 @@ def summary(combined):
     worst = max(p["comparisons"], key=_bound_used, default=None)
     layers = len({c["case"] for c in p["comparisons"]})
     verdict = "all within bounds" if p["ok"] else "OUT OF BOUNDS"
+    source = {"fsdd": "FSDD speech", "chirp": "a chirp (FSDD not found: set AUDIOFRONT_FSDD)"}
     lines = [
         f"**Parity: {verdict}.** {layers} layers, forward and gradients, on "
-        f"{', '.join(p['backends'])}: {len(p['comparisons'])} comparisons"
+        + (f"{source.get(run['source'], run['source'])}, " if "source" in run else "")
+        + "backends "
+        + f"{', '.join(p['backends'])}: {len(p['comparisons'])} comparisons"
         + (
             f", the closest to its bound at {100 * _bound_used(worst):.0f}% of it "
             f"({worst['case']}, {worst['quantity']}, {worst['a']} vs {worst['b']})."
