@@ -5,7 +5,7 @@ nox -s "tests(jax)"         one backend; add `-- -m "not slow"` for the quick su
 nox -s "tests(torch)" -- -m full    the long runs that the default leaves out
 nox -s crossbackend         all three backends in one environment: save/load and parity
 nox -s lint                 ruff
-nox -s gpu                  on a GPU machine's own interpreter (not in the default run)
+nox -t gpu                  on a GPU machine's own interpreter: gpu_tests(jax|torch), gpu_bench
 """
 
 import subprocess
@@ -68,35 +68,48 @@ def peers(session):
         )
 
 
-@nox.session(venv_backend="none")
-def gpu(session):
-    """On a machine whose interpreter already has CUDA builds of jax and torch (and keras,
-    audiofront installed): no virtualenv, no network. The suite under jax and torch on the
-    GPU (AUDIOFRONT_DEVICE=gpu; TF32 off in the fixtures and the bench worker), then
-    `audiofront bench --device gpu` on both workloads, forward and backward, with the
-    Kapre-overhead experiment; everything under reports/gpu/ (tests-<backend>.txt holds
-    pytest's output with its closing line)."""
-    out = Path("reports/gpu")
-    out.mkdir(parents=True, exist_ok=True)
-    for backend in ("jax", "torch"):
-        with open(out / f"tests-{backend}.txt", "w") as log:
-            session.run(
-                "python", "-m", "pytest", "-m", "not full", "-p", "no:cacheprovider",
-                *session.posargs,
-                env={"KERAS_BACKEND": backend, "AUDIOFRONT_DEVICE": "gpu"},
-                stdout=log, stderr=subprocess.STDOUT, success_codes=[0, 1],
-            )  # fmt: skip
-    failed = [
-        b for b in ("jax", "torch") if "failed" in (out / f"tests-{b}.txt").read_text()[-2000:]
-    ]
-    for workload in ("kapre", "speech"):
+GPU_BACKENDS = ("jax", "torch")  # the device image has no TensorFlow GPU build
+GPU_REPORTS = Path("reports/gpu")
+
+
+@nox.session(venv_backend="none", tags=["gpu"])
+@nox.parametrize("backend", list(GPU_BACKENDS), ids=list(GPU_BACKENDS))
+def gpu_tests(session, backend):
+    """The suite on the GPU, on an interpreter that already has CUDA builds of the backend,
+    keras and the test extra (no virtualenv, no network): AUDIOFRONT_DEVICE=gpu, TF32 off in
+    the fixtures. pytest's output, closing line included, goes to
+    reports/gpu/tests-<backend>.txt. `nox -t gpu` runs both backends and the bench."""
+    GPU_REPORTS.mkdir(parents=True, exist_ok=True)
+    log_path = GPU_REPORTS / f"tests-{backend}.txt"
+    with open(log_path, "w") as log:
         session.run(
-            "python", "-m", "audiofront", "bench", "--device", "gpu", "--backends", "jax,torch",
-            "--workload", workload, "--backward", "--experiment", "kapre-overhead",
-            "--out", str(out / f"bench-{workload}"),
+            # pytest-benchmark (in such images) warns under xdist, and warnings are errors.
+            "python", "-m", "pytest", "-m", "not full", "-p", "no:cacheprovider",
+            "-p", "no:benchmark", *session.posargs,
+            env={"KERAS_BACKEND": backend, "AUDIOFRONT_DEVICE": "gpu"},
+            stdout=log, stderr=subprocess.STDOUT, success_codes=[0, 1],
         )  # fmt: skip
-    if failed:
-        session.error(f"tests failed on the GPU under {', '.join(failed)}: see reports/gpu/")
+    closing = log_path.read_text().rstrip().splitlines()[-1:]
+    session.log(f"{backend} on the GPU: {' '.join(closing)}")
+    if not closing or "failed" in closing[0] or "error" in closing[0]:
+        session.error(f"tests failed on the GPU under {backend}: see {log_path}")
+
+
+@nox.session(venv_backend="none", tags=["gpu"])
+def gpu_bench(session):
+    """`audiofront bench --device gpu` on both workloads under jax and torch: forward and
+    forward+backward, each STFT path as its own row (what the dispatch table reads; auto is one of them), the
+    native chains, Keras and nnAudio, and the Kapre-paper overhead experiment (on its own
+    workload); the device's measured float32 ceilings give each timing's fraction of the
+    roofline. Into reports/gpu/bench-<workload>/."""
+    for workload, experiment in (("kapre", ["--experiment", "kapre-overhead"]), ("speech", [])):
+        session.run(
+            "python", "-m", "audiofront", "bench", "--device", "gpu",
+            "--backends", ",".join(GPU_BACKENDS), "--workload", workload,
+            "--implementations", "conv,fft", "--backward", *experiment,
+            "--repeats", "20", "--warmup", "5",
+            "--out", str(GPU_REPORTS / f"bench-{workload}"), *session.posargs,
+        )  # fmt: skip
 
 
 @nox.session

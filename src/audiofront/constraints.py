@@ -3,7 +3,7 @@
 Example:
 
 >>> import numpy as np
->>> np.asarray(Clip(0.0, 1.0)(np.array([-0.5, 0.3, 2.0], "float32")))
+>>> keras.ops.convert_to_numpy(Clip(0.0, 1.0)(np.array([-0.5, 0.3, 2.0], "float32")))
 array([0. , 0.3, 1. ], dtype=float32)
 """
 

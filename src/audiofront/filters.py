@@ -482,7 +482,7 @@ def savgol_coefficients(width, order):
 
     Example:
 
-    >>> np.round(savgol_coefficients(5, 1) * 10, 12)
+    >>> np.round(savgol_coefficients(5, 1) * 10, 12) + 0.0  # + 0.0: no negative zeros
     array([-2., -1.,  0.,  1.,  2.])
     """
     width = check_positive_int("width", width)

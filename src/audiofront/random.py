@@ -19,10 +19,10 @@ Example:
 
 >>> import numpy as np
 >>> key = seed_key(42)
->>> u = np.asarray(uniform((2, 3), key, counter=0, stream=0))
+>>> u = ops.convert_to_numpy(uniform((2, 3), key, counter=0, stream=0))
 >>> u.shape, bool((u >= 0).all() and (u < 1).all())
 ((2, 3), True)
->>> bool(np.array_equal(u, np.asarray(uniform((2, 3), key, counter=0, stream=0))))
+>>> bool(np.array_equal(u, ops.convert_to_numpy(uniform((2, 3), key, counter=0, stream=0))))
 True
 """
 

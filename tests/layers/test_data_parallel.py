@@ -7,7 +7,8 @@ the same step on one device.
 - TensorFlow: ``tf.distribute.MirroredStrategy`` over two logical CPUs;
 - PyTorch: ``DistributedDataParallel`` with gloo, two processes on localhost.
 
-Each run is a fresh subprocess (tests/data_parallel_worker.py). Bound: the weight update
+Each run is a fresh subprocess (tests/data_parallel_worker.py), on the CPU also where a
+GPU is present (a one-GPU machine has no second device). Bound: the weight update
 of every variable agrees within the contract's gradient bound, 1e-4 of its largest entry
 (averaging two half-batch gradients rounds differently from one full-batch gradient), plus
 two float32 ulps of the updated weights.
@@ -28,7 +29,9 @@ RTOL = 1e-4
 
 
 def run(args, env):
+    # On the CPU always: the host offers two devices everywhere, a one-GPU machine does not.
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **env)
+    env.update(CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
     return subprocess.Popen(
         [sys.executable, str(WORKER), *args],
         env=env,

@@ -46,7 +46,8 @@ def test_ten_minutes_match_librosa_within_bounded_memory(tmp_path):
     added = record["peak_bytes"] - record["baseline_bytes"]
     size = record["input_bytes"] + record["output_bytes"]
     print(
-        f"[long-audio] {record['backend']}: peak +{added / 2**20:.0f} MiB = {added / size:.1f} x "
+        f"[long-audio] {record['backend']} ({record['memory']}): peak +{added / 2**20:.0f} MiB"
+        f" = {added / size:.1f} x "
         f"(input + output = {size / 2**20:.0f} MiB)"
     )
     assert added <= MULTIPLE * size, f"{added / size:.1f} x input + output > {MULTIPLE}"

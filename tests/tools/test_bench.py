@@ -126,13 +126,21 @@ def test_no_peers_no_compile_and_layers(tmp_path):
         "0",
         "--no-peers",
         "--no-compile",
+        "--implementations",
+        "auto,conv,fft",
         "--out",
         str(tmp_path),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     records = json.loads((tmp_path / "bench.json").read_text())["records"]
-    assert {r["implementation"] for r in records} == {"audiofront:STFT", "audiofront:Spectrogram"}
+    assert {r["implementation"] for r in records} == {
+        f"audiofront:{layer}{path}"
+        for layer in ("STFT", "Spectrogram")
+        for path in ("", "[conv]", "[fft]")
+    }
     assert {r["mode"] for r in records} == {"eager"}
+    # On the CPU no ceilings are measured, so no roofline column.
+    assert all("roofline" not in r for r in records)
 
 
 @pytest.mark.slow
@@ -217,6 +225,7 @@ def test_bench_help_and_usage_errors():
         "--peers",
         "--no-peers",
         "--device",
+        "--implementations",
         "--out",
         "--experiment",
     ):
@@ -224,6 +233,9 @@ def test_bench_help_and_usage_errors():
     assert "examples:" in text
     assert run_bench("--layers", "Decibel").returncode == 2
     assert run_bench("--backends", "mxnet").returncode == 2
+    assert run_bench("--implementations", "dft").returncode == 2
+    with pytest.raises(ValueError, match="`implementations`"):
+        bench.run(implementations=())
 
 
 @pytest.mark.cross_backend

@@ -41,7 +41,7 @@ class BackgroundNoise(WaveformAugmentation):
     >>> rng = np.random.default_rng(0)
     >>> layer = BackgroundNoise(rng.standard_normal((3, 500)), snr_db=(10.0, 10.0), seed=0)
     >>> x = np.sin(np.arange(4000) / 5.0)[None].repeat(2, 0).astype("float32")
-    >>> noise = np.asarray(layer(x, training=True)) - x
+    >>> noise = keras.ops.convert_to_numpy(layer(x, training=True)) - x
     >>> np.round(10 * np.log10((x**2).mean(1) / (noise**2).mean(1)), 3)
     array([10., 10.], dtype=float32)
     """

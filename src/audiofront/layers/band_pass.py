@@ -46,7 +46,7 @@ class BandPassFilter(WaveformAugmentation):
     >>> import numpy as np
     >>> t = np.arange(16000) / 16000
     >>> x = np.stack([np.sin(2 * np.pi * 100 * t), np.sin(2 * np.pi * 1000 * t)]).astype("float32")
-    >>> y = np.asarray(BandPassFilter(low_hz=(400, 400), high_hz=(4000, 4000))(x, training=True))
+    >>> y = keras.ops.convert_to_numpy(BandPassFilter(low_hz=(400, 400), high_hz=(4000, 4000))(x, training=True))
     >>> np.round(np.abs(y[:, 4000:12000]).max(axis=1), 2)
     array([0., 1.], dtype=float32)
     """

@@ -35,7 +35,7 @@ class Decibel(FrontEndLayer):
 
     >>> import numpy as np
     >>> x = np.array([[1.0, 0.1, 0.0]], dtype="float32")
-    >>> np.round(np.asarray(Decibel(top_db=None)(x)), 3)
+    >>> np.round(keras.ops.convert_to_numpy(Decibel(top_db=None)(x)), 3)
     array([[   0.,  -10., -100.]], dtype=float32)
     """
 

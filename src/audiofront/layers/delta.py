@@ -44,7 +44,7 @@ class Delta(FrontEndLayer):
 
     >>> import numpy as np
     >>> ramp = np.tile(np.arange(20, dtype="float32")[None, :, None, None], (1, 1, 3, 1))
-    >>> np.asarray(Delta(width=5)(ramp))[0, :, 0, 0][:4]
+    >>> keras.ops.convert_to_numpy(Delta(width=5)(ramp))[0, :, 0, 0][:4]
     array([1., 1., 1., 1.], dtype=float32)
     """
 

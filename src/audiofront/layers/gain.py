@@ -26,7 +26,7 @@ class RandomGain(AugmentationLayer):
 
     >>> import numpy as np
     >>> x = np.ones((4, 100), "float32")
-    >>> y = np.asarray(RandomGain(min_db=6.0, max_db=6.0)(x, training=True))
+    >>> y = keras.ops.convert_to_numpy(RandomGain(min_db=6.0, max_db=6.0)(x, training=True))
     >>> np.round(y[:, 0], 3)
     array([1.995, 1.995, 1.995, 1.995], dtype=float32)
     """

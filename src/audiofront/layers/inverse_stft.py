@@ -53,7 +53,7 @@ class InverseSTFT(FrontEndLayer):
     >>> from audiofront import STFT
     >>> x = np.random.default_rng(0).standard_normal((2, 4000)).astype("float32")
     >>> spectrum = STFT(n_fft=512, hop_length=128, mode="complex")(x)
-    >>> y = np.asarray(InverseSTFT(n_fft=512, hop_length=128, length=4000)(spectrum))
+    >>> y = keras.ops.convert_to_numpy(InverseSTFT(n_fft=512, hop_length=128, length=4000)(spectrum))
     >>> y.shape, bool(np.abs(y[..., 0] - x).max() < 1e-5 * np.abs(x).max())
     ((2, 4000, 1), True)
     """

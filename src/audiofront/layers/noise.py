@@ -53,9 +53,9 @@ class AdditiveNoise(AugmentationLayer):
     >>> import numpy as np
     >>> layer = AdditiveNoise(power=0.01, noise="pink", seed=0)
     >>> x = np.zeros((4, 16000), "float32")
-    >>> bool(np.all(np.asarray(layer(x)) == 0))          # inference: unchanged
+    >>> bool(np.all(keras.ops.convert_to_numpy(layer(x)) == 0))          # inference: unchanged
     True
-    >>> noisy = np.asarray(layer(x, training=True))
+    >>> noisy = keras.ops.convert_to_numpy(layer(x, training=True))
     >>> bool(np.allclose(noisy.var(axis=1), 0.01, rtol=1e-3))
     True
     """

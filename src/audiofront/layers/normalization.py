@@ -47,7 +47,7 @@ class Normalization2D(FrontEndLayer):
 
     >>> import numpy as np
     >>> x = np.random.default_rng(0).normal(5.0, 3.0, (2, 100, 40, 1)).astype("float32")
-    >>> y = np.asarray(Normalization2D(axis="freq")(x))
+    >>> y = keras.ops.convert_to_numpy(Normalization2D(axis="freq")(x))
     >>> bool(np.allclose(y.mean(axis=(1, 3)), 0, atol=1e-5))
     True
     """

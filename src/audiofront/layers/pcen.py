@@ -59,7 +59,7 @@ class PCEN(FrontEndLayer):
 
     >>> import numpy as np
     >>> mel = np.abs(np.random.default_rng(0).standard_normal((2, 50, 40, 1))).astype("float32")
-    >>> out = np.asarray(PCEN(sample_rate=16000, hop_length=160)(mel * 2**31))
+    >>> out = keras.ops.convert_to_numpy(PCEN(sample_rate=16000, hop_length=160)(mel * 2**31))
     >>> out.shape, bool(np.isfinite(out).all())
     ((2, 50, 40, 1), True)
     """

@@ -50,7 +50,7 @@ class Reverb(WaveformAugmentation):
 
     >>> import numpy as np
     >>> x = np.random.default_rng(0).standard_normal((2, 8000)).astype("float32")
-    >>> y = np.asarray(Reverb(rt60=(0.3, 0.3), sample_rate=8000, seed=0)(x, training=True))
+    >>> y = keras.ops.convert_to_numpy(Reverb(rt60=(0.3, 0.3), sample_rate=8000, seed=0)(x, training=True))
     >>> y.shape, bool(np.allclose(np.sqrt((y**2).mean(1)), np.sqrt((x**2).mean(1)), rtol=1e-4))
     ((2, 8000), True)
     """

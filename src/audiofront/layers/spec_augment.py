@@ -45,7 +45,7 @@ class SpecAugment(AugmentationLayer):
 
     >>> import numpy as np
     >>> x = np.ones((2, 100, 64, 1), "float32")
-    >>> y = np.asarray(SpecAugment(freq_mask_param=10, time_mask_param=20, seed=1)(x, training=True))
+    >>> y = keras.ops.convert_to_numpy(SpecAugment(freq_mask_param=10, time_mask_param=20, seed=1)(x, training=True))
     >>> y.shape, bool(y.min() == 0.0)
     ((2, 100, 64, 1), True)
     """

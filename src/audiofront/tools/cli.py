@@ -211,6 +211,13 @@ def _bench_parser(commands):
     )
     b.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="where to run")
     b.add_argument(
+        "--implementations",
+        default="auto",
+        metavar="LIST",
+        help="comma-separated STFT paths timed as their own rows for the frozen forward pass: "
+        "auto (the default path), conv, fft",
+    )
+    b.add_argument(
         "--experiment",
         choices=["kapre-overhead"],
         default=None,
@@ -343,6 +350,9 @@ def run_bench(args, parser):
 
     layers = _csv_choices(parser, "--layers", args.layers, bench.BENCH_LAYERS)
     backends = _csv_choices(parser, "--backends", args.backends, bench.BACKENDS)
+    implementations = _csv_choices(
+        parser, "--implementations", args.implementations, bench.IMPLEMENTATIONS
+    )
     result = bench.run(
         layers=layers,
         backends=backends,
@@ -357,6 +367,7 @@ def run_bench(args, parser):
         compile=args.compile,
         peers=args.peers,
         device=args.device,
+        implementations=implementations,
         overhead=args.experiment == "kapre-overhead",
         memory=args.memory,
         out=args.out,

@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+from audiofront.tools import backend
 from audiofront.tools.progress import PROGRESS
 
 # Four float32 ulps: the input change that measures each quantity's rounding noise.
@@ -115,6 +116,9 @@ def main(argv):
         spec = json.load(f)
     for module in spec.get("imports", []):
         importlib.import_module(module)
+    # On a GPU, float32 means float32: jax's default matmul precision and cuDNN's
+    # convolutions would otherwise round through TF32 (about 3e-4 relative, see limits).
+    backend.disable_tf32()
     if command == "create":
         create(spec)
     elif command == "run":

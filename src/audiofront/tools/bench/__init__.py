@@ -13,7 +13,8 @@ the fastest peer's on the same backend, device and pass.
 
 The package: `timing` (how a call is timed), `peers` (what is timed), `experiments` (the
 Kapre-paper overhead experiment), `memory` (peak memory of a call), `worker` (one backend's
-process), `report` (tables and plots).
+process), `roofline` (the work of a pass and the device's ceilings), `report` (tables and
+plots).
 
 Example:
 
@@ -34,7 +35,15 @@ from audiofront.tools.bench import report
 from audiofront.tools.progress import progress as progress_bar
 from audiofront.tools.progress import run_worker
 
-__all__ = ["WORKLOADS", "BENCH_LAYERS", "BACKENDS", "run", "machine_info", "resolve_workload"]
+__all__ = [
+    "WORKLOADS",
+    "BENCH_LAYERS",
+    "BACKENDS",
+    "IMPLEMENTATIONS",
+    "run",
+    "machine_info",
+    "resolve_workload",
+]
 
 WORKLOADS = {
     # The Kapre paper's benchmark: 16 x 30 s mono at 32 kHz, n_fft 512, hop 256, 128 mels, dB.
@@ -133,6 +142,18 @@ def _run_worker(spec, timeout, on_progress):
         return json.loads(out_path.read_text())
 
 
+IMPLEMENTATIONS = ("auto", "conv", "fft")
+
+
+def _check_implementations(implementations):
+    unknown = [i for i in implementations if i not in IMPLEMENTATIONS]
+    if unknown or not implementations:
+        raise ValueError(
+            f"`implementations` must be a non-empty list of {IMPLEMENTATIONS}. "
+            f"Received: implementations={list(implementations)!r}"
+        )
+
+
 def _jobs(base, layers, backends, timing, peers, device, overhead, memory):
     """One worker spec per (backend, layer), the memory probes, and librosa (numpy)."""
     jobs = []
@@ -166,6 +187,7 @@ def run(
     compile=True,
     peers=True,
     device="cpu",
+    implementations=("auto",),
     overhead=False,
     memory=False,
     out=None,
@@ -183,10 +205,18 @@ def run(
         memory of one eager forward call above the process's baseline, for audiofront
         and the backend's native chain, each in a fresh process), ``io_mb`` (input plus
         output bytes) and ``x_io`` (their ratio).
+        ``implementations`` lists the STFT paths timed for the frozen forward pass:
+        ``"auto"`` (the layer's default, the row ``audiofront:<layer>``) and any of
+        ``"conv"``, ``"fft"`` (rows ``audiofront:<layer>[conv]`` ...). On a GPU, each
+        worker measures the device's float32 ceilings (``machine["ceilings"]``) and the
+        forward and backward records get ``roofline``: the floor time over the median
+        (`roofline`).
     """
     base = resolve_workload(workload, batch, seconds, sample_rate, params)
     installed = [b for b in backends if importlib.util.find_spec(b) is not None]
-    timing = dict(repeats=repeats, warmup=warmup, backward=backward, compile=compile)
+    _check_implementations(implementations)
+    timing = dict(repeats=repeats, warmup=warmup, backward=backward, compile=compile,
+                  implementations=list(implementations))  # fmt: skip
     jobs = _jobs(base, layers, installed, timing, peers, device, overhead, memory)
     result = {
         "records": [],
@@ -206,10 +236,14 @@ def run(
                 result["records"] += out_json["records"]
                 result["notes"] += out_json["notes"]
                 result["versions"].update(out_json["versions"])
+                if out_json.get("ceilings"):
+                    ceilings = result["machine"].setdefault("ceilings", {})
+                    ceilings[job["backend"]] = out_json["ceilings"]
             except Exception as error:  # noqa: BLE001 - one backend failing is a note
                 result["notes"].append(str(error)[-1500:])
             bar.advance()
     report.add_ratios(result["records"])
+    report.add_roofline(result)
     if out is not None:
         report.write(result, out)
     return result

@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["add_ratios", "markdown_table", "render", "plot", "write"]
+__all__ = ["add_ratios", "add_roofline", "markdown_table", "render", "plot", "write"]
 
 
 def _is_peer(record):
@@ -35,13 +35,41 @@ def add_ratios(records):
         r["ratio_to_fastest_peer"] = r["median_ms"] / min(same) if same else None
 
 
+def add_roofline(result):
+    """Each GPU forward/backward record's ``roofline``: the floor time of its pass on the
+    device's best measured ceilings (``machine["ceilings"]``, per backend) over its median."""
+    from audiofront.tools.bench import roofline
+
+    measured = result["machine"].get("ceilings") or {}
+    if not measured:
+        return
+    best = {k: max(c[k] for c in measured.values()) for k in ("flops", "bandwidth")}
+    result["machine"]["roofline"] = best
+    for r in _timings(result["records"]):
+        if r["device"] == "gpu" and r["pass"] in ("forward", "backward"):
+            settings = dict(result["settings"], layer=r["layer"])
+            flops, nbytes = roofline.work(pass_=r["pass"], **settings)
+            r["floor_ms"] = roofline.floor_ms(flops, nbytes, best)
+            r["roofline"] = r["floor_ms"] / r["median_ms"]
+
+
 def _fmt(value, digits=3):
     return "" if value is None else f"{value:.{digits}g}"
+
+
+def _ms(value):
+    """Milliseconds with three significant digits below 10 (GPU timings), one decimal above."""
+    return f"{value:.3g}" if value < 10 else f"{value:.1f}"
+
+
+def _percent(value):
+    return "" if value is None else f"{100 * value:.2g}%"
 
 
 def markdown_table(result):
     """The records as a Markdown table, fastest first within each group."""
     machine = result["machine"]
+    roof = machine.get("roofline")
     lines = [
         f"Machine: {machine['cpu']}, {machine['cores']} cores"
         + (f", GPU: {', '.join(machine['gpus'])}" if machine["gpus"] else ", no GPU")
@@ -50,8 +78,9 @@ def markdown_table(result):
         + (f", {result['settings']['n_mels']} mels" if "n_mels" in result["settings"] else "")
         + f"); median of {result['settings']['repeats']} after {result['settings']['warmup']} warm-up calls.",
         "",
-        "| layer | backend | device | pass | implementation | mode | median ms | IQR ms | compile ms | x fastest peer |",
-        "|---|---|---|---|---|---|---:|---:|---:|---:|",
+        "| layer | backend | device | pass | implementation | mode | median ms | IQR ms | compile ms | x fastest peer |"
+        + (" % of roofline |" if roof else ""),
+        "|---|---|---|---|---|---|---:|---:|---:|---:|" + ("---:|" if roof else ""),
     ]
     rows = sorted(
         _timings(result["records"]),
@@ -65,7 +94,8 @@ def markdown_table(result):
             ratio_text = _fmt(ratio)
         lines.append(
             f"| {r['layer']} | {r['backend']} | {r['device']} | {r['pass']} | {r['implementation']} | {r['mode']} | "
-            f"{r['median_ms']:.1f} | {r['iqr_ms']:.1f} | {_fmt(r.get('compile_ms'), 4)} | {ratio_text} |"
+            f"{_ms(r['median_ms'])} | {_ms(r['iqr_ms'])} | {_fmt(r.get('compile_ms'), 4)} | {ratio_text} |"
+            + (f" {_percent(r.get('roofline'))} |" if roof else "")
         )
     memory = sorted(
         (r for r in result["records"] if r["pass"] == "memory"),
@@ -84,6 +114,15 @@ def markdown_table(result):
             f"| {r['layer']} | {r['backend']} | {r['device']} | {r['implementation']} | "
             f"{r['peak_mb']:.0f} | {r['io_mb']:.0f} | {r['x_io']:.2f} |"
             for r in memory
+        ]
+    if roof:
+        lines += [
+            "",
+            f"Roofline: the device's measured float32 ceilings, {roof['flops'] / 1e12:.1f} "
+            f"TFLOP/s (matmul, TF32 off) and {roof['bandwidth'] / 1e12:.2f} TB/s (read + "
+            "write); each pass's floor is its least work over them (forward: real FFT, "
+            "window, power, filterbank; backward: the DFT and filterbank as trainable "
+            "matmuls, three times), see `audiofront.tools.bench.roofline`.",
         ]
     if result["notes"]:
         lines += ["", "Notes:"] + [f"- {n.splitlines()[0] if n else n}" for n in result["notes"]]
@@ -133,7 +172,7 @@ def render(result, console=None):
             r["pass"],
             r["implementation"],
             r["mode"],
-            f"{r['median_ms']:.1f}",
+            _ms(r["median_ms"]),
             _fmt(r.get("compile_ms"), 4),
             ratio,
         )

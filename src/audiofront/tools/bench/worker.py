@@ -13,7 +13,7 @@ import traceback
 
 import numpy as np
 
-from audiofront.tools.bench import peers
+from audiofront.tools.bench import peers, roofline
 from audiofront.tools.bench.experiments import overhead_experiment
 from audiofront.tools.bench.memory import measure_memory
 from audiofront.tools.bench.timing import record, timed
@@ -26,6 +26,7 @@ class Measurements:
     def __init__(self, spec, sync, device):
         self.spec, self.sync, self.device = spec, sync, device
         self.records, self.notes = [], []
+        self.ceilings = None  # a GPU's measured float32 ceilings (`roofline`)
 
     def add(self, implementation, mode, pass_, fn, x):
         print(f"{PROGRESS} {implementation} {mode} {pass_}", file=sys.stderr, flush=True)
@@ -70,10 +71,15 @@ def _audiofront(m, x, compile_fn):
     from audiofront.tools import backend
 
     name = f"audiofront:{m.spec['layer']}"
-    for mode in ("eager", "compiled") if m.spec["compile"] else ("eager",):
-        layer = peers.audiofront_layer(m.spec, trainable=False)
-        layer(x)
-        m.add(name, mode, "forward", compile_fn(layer) if mode == "compiled" else layer, x)
+    for implementation in m.spec.get("implementations", ("auto",)):
+        spec = m.spec
+        if implementation != "auto":  # one STFT path forced: its own row
+            spec = dict(spec, params=dict(spec["params"], implementation=implementation))
+        row = name if implementation == "auto" else f"{name}[{implementation}]"
+        for mode in ("eager", "compiled") if m.spec["compile"] else ("eager",):
+            layer = peers.audiofront_layer(spec, trainable=False)
+            layer(x)
+            m.add(row, mode, "forward", compile_fn(layer) if mode == "compiled" else layer, x)
     if m.spec["backward"]:
         for mode in ("eager", "compiled") if m.spec["compile"] else ("eager",):
             layer = peers.audiofront_layer(m.spec, trainable=True)
@@ -127,22 +133,29 @@ def _torch_grad_fn(fn, module):
 
 
 def measure(spec):
-    """Times audiofront (eager and compiled, forward and backward) and the peers."""
+    """Times audiofront (eager and compiled, forward and backward; each of
+    ``spec["implementations"]`` as its own forward row) and the peers; on a GPU, measures
+    the device's ceilings too. Returns the `Measurements`."""
     from audiofront.tools import backend
 
     if spec["backend"] == "numpy":
-        m = measure_numpy(spec)
-        return m.records, m.notes
+        return measure_numpy(spec)
     backend.disable_tf32()
     device = backend.device_kind()
-    if spec["device"] == "gpu" and device != "gpu":
-        return [], [f"{spec['backend']}: no GPU visible"]
     m = Measurements(spec, backend.sync, device)
+    if spec["device"] == "gpu" and device != "gpu":
+        m.notes.append(f"{spec['backend']}: no GPU visible")
+        return m
     x = backend.to_device(_input(spec))
     _audiofront(m, x, backend.compile)
     if spec["peers"]:
         _peers(m, x, backend.compile)
-    return m.records, m.notes
+    if device == "gpu":
+        print(
+            f"{PROGRESS} device ceilings (float32 matmul, bandwidth)", file=sys.stderr, flush=True
+        )
+        m.ceilings = roofline.measure_ceilings(backend.sync)
+    return m
 
 
 def versions():
@@ -162,13 +175,15 @@ def main(argv):
     if spec["backend"] != "numpy":
         import keras  # noqa: F401  (KERAS_BACKEND is set by the caller)
     if spec.get("memory"):
-        records, notes = [measure_memory(spec)], []
+        records, notes, ceilings = [measure_memory(spec)], [], None
     else:
-        records, notes = measure(spec)
+        m = measure(spec)
+        records, notes, ceilings = m.records, m.notes, m.ceilings
     if spec.get("overhead"):
         records += overhead_experiment(spec)
     with open(argv[1], "w") as f:
-        json.dump({"records": records, "notes": notes, "versions": versions()}, f)
+        out = {"records": records, "notes": notes, "versions": versions(), "ceilings": ceilings}
+        json.dump(out, f)
 
 
 if __name__ == "__main__":
