@@ -19,6 +19,8 @@ nox.options.error_on_missing_interpreters = True
 # Backend name (KERAS_BACKEND) -> the package extra that installs it.
 BACKENDS = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow-cpu"}
 CONSTRAINTS = ("-c", "constraints.txt")
+# speechbrain pins torchaudio (which pins another torch): installed without its dependencies.
+SPEECHBRAIN = ("speechbrain==1.1.2", "hyperpyyaml==1.2.3", "ruamel.yaml==0.19.1")
 
 
 @nox.session
@@ -26,6 +28,9 @@ CONSTRAINTS = ("-c", "constraints.txt")
 def tests(session, backend):
     """Run the pytest suite with KERAS_BACKEND=<backend>."""
     session.install(*CONSTRAINTS, "-e", f".[test,{BACKENDS[backend]}]")
+    if backend == "torch":  # the SincConv / LEAF reference; see tests/speechbrain_ref.py
+        session.install(*CONSTRAINTS, "tqdm", "pyyaml")
+        session.install("--no-deps", *SPEECHBRAIN)
     args = session.posargs if "-m" in session.posargs else ["-m", "not full", *session.posargs]
     session.run("pytest", *args, env={"KERAS_BACKEND": backend})
 
