@@ -53,4 +53,5 @@ LAYERS = {
     "Reverb": Entry("reverb", "waveform", sample_rate=True, augments=True),
     "BandPassFilter": Entry("band_pass", "waveform", sample_rate=True, augments=True),
     "BackgroundNoise": Entry("background_noise", "waveform", augments=True),
+    "SincConv": Entry("sinc_conv", "waveform", sample_rate=True),
 }

@@ -31,6 +31,10 @@ __all__ = [
     "dct_matrix",
     "savgol_coefficients",
     "pcen_smoothing",
+    "check_sinc_kernel_size",
+    "sinc_cutoffs",
+    "sinc_window",
+    "sinc_time_axis",
     "fft_frequencies",
     "hz_to_mel",
     "mel_to_hz",
@@ -505,3 +509,86 @@ def pcen_smoothing(time_constant, sample_rate, hop_length):
     """
     frames = time_constant * sample_rate / float(hop_length)
     return (np.sqrt(1 + 4 * frames**2) - 1) / (2 * frames**2)
+
+
+def check_sinc_kernel_size(kernel_size):
+    """SincNet's filter length: an odd integer >= 3 (the filters are symmetric about a
+    centre tap; speechbrain's ``SincConv`` rejects even sizes too).
+
+    Example:
+
+    >>> check_sinc_kernel_size(251)
+    251
+    """
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    if kernel_size < 3 or kernel_size % 2 == 0:
+        raise ValueError(
+            "`kernel_size` must be an odd integer >= 3 (sinc filters are symmetric about a "
+            f"centre tap). Received: kernel_size={kernel_size!r}"
+        )
+    return kernel_size
+
+
+def sinc_cutoffs(n_filters, sample_rate=16000, min_low_hz=50.0, min_band_hz=50.0):
+    """The initial parameters of SincNet's band-pass filters, ``(low_hz_, band_hz_)``, each
+    ``(n_filters,)``, as speechbrain's ``SincConv``: ``n_filters + 1`` edges evenly spaced on
+    the HTK mel scale from ``min_low_hz`` to ``sample_rate / 2 - (min_low_hz +
+    min_band_hz)``; ``low_hz_`` the lower edges, ``band_hz_`` the spacings.
+
+    A filter's cut-offs are then ``low = min_low_hz + |low_hz_|`` and ``high = clip(low +
+    min_band_hz + |band_hz_|, min_low_hz, sample_rate / 2)`` (the last filter's ``high`` is
+    Nyquist). Illegal: ``2 * min_low_hz + min_band_hz >= sample_rate / 2`` (no room for
+    increasing edges).
+
+    Example:
+
+    >>> low, band = sinc_cutoffs(4, sample_rate=16000)
+    >>> np.round(low + 50.0), np.round(50.0 + low + 50.0 + band)
+    (array([ 100.,  730., 1890., 4023.]), array([ 780., 1940., 4073., 8000.]))
+    """
+    n_filters = check_positive_int("n_filters", n_filters)
+    sample_rate = check_number("sample_rate", sample_rate, minimum=0, strict=True)
+    min_low_hz = check_number("min_low_hz", min_low_hz, minimum=0)
+    min_band_hz = check_number("min_band_hz", min_band_hz, minimum=0, strict=True)
+    high_hz = sample_rate / 2 - (min_low_hz + min_band_hz)
+    if high_hz <= min_low_hz:
+        raise ValueError(
+            "`min_low_hz` and `min_band_hz` leave no room below Nyquist: the initial edges "
+            "span min_low_hz .. sample_rate / 2 - (min_low_hz + min_band_hz), so "
+            "2 * min_low_hz + min_band_hz must be below sample_rate / 2. Received: "
+            f"min_low_hz={min_low_hz!r}, min_band_hz={min_band_hz!r}, sample_rate={sample_rate!r}"
+        )
+    mels = np.linspace(hz_to_mel(min_low_hz, htk=True), hz_to_mel(high_hz, htk=True), n_filters + 1)
+    edges = mel_to_hz(mels, htk=True)
+    return edges[:-1], np.diff(edges)
+
+
+def sinc_window(kernel_size):
+    """The left half (``kernel_size // 2`` taps, outermost first) of SincNet's Hamming
+    window, as speechbrain's ``SincConv``: ``0.54 - 0.46 cos(2 pi m / kernel_size)`` at
+    ``kernel_size // 2`` points ``m`` evenly spaced from 0 to ``kernel_size / 2 - 1``.
+
+    Example:
+
+    >>> np.round(sinc_window(7), 4)
+    array([0.08  , 0.3404, 0.8268])
+    """
+    kernel_size = check_sinc_kernel_size(kernel_size)
+    m = np.linspace(0.0, kernel_size / 2 - 1, kernel_size // 2)
+    return 0.54 - 0.46 * np.cos(2 * np.pi * m / kernel_size)
+
+
+def sinc_time_axis(kernel_size, sample_rate=16000):
+    """The left half of SincNet's time axis in radians per Hz, ``2 pi t / sample_rate`` at
+    ``t = -(kernel_size - 1) / 2, ..., -1`` (``kernel_size // 2`` taps): a cut-off ``f`` in Hz
+    times it gives the phase ``2 pi f t / sample_rate`` of the filter's sinc terms.
+
+    Example:
+
+    >>> sinc_time_axis(5, sample_rate=2 * np.pi)
+    array([-2., -1.])
+    """
+    kernel_size = check_sinc_kernel_size(kernel_size)
+    sample_rate = check_number("sample_rate", sample_rate, minimum=0, strict=True)
+    half = (kernel_size - 1) // 2
+    return 2 * np.pi * np.arange(-half, 0, dtype=np.float64) / sample_rate

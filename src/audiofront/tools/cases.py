@@ -197,6 +197,15 @@ CASES = (
          (0, 2), tags=("parity", "cross")),
     Case("background-noise-stereo", "BackgroundNoise",
          dict(noises=_NOISES, snr_db=10.0, seed=8), (0, 2), channels=2),
+    # -- SincConv
+    # (no "grad": at initialisation the last filter's high cut-off sits exactly on the
+    # Nyquist clip, a kink; tests/layers/test_sinc_conv.py checks gradients off it)
+    Case("sinc-conv", "SincConv", dict(n_filters=16, kernel_size=101), (2, 0),
+         tags=("parity", "cross")),
+    Case("sinc-conv-valid-stride-cf", "SincConv",
+         dict(n_filters=8, kernel_size=63, min_low_hz=30.0, min_band_hz=80.0, stride=4,
+              padding="valid", data_format="channels_first"),
+         (2, 0), channels=1, tags=("cross",)),
 )  # fmt: skip
 
 
