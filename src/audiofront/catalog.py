@@ -53,5 +53,6 @@ LAYERS = {
     "Reverb": Entry("reverb", "waveform", sample_rate=True, augments=True),
     "BandPassFilter": Entry("band_pass", "waveform", sample_rate=True, augments=True),
     "BackgroundNoise": Entry("background_noise", "waveform", augments=True),
+    "CQT": Entry("cqt", "waveform", sample_rate=True),
     "SincConv": Entry("sinc_conv", "waveform", sample_rate=True),
 }

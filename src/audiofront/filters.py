@@ -22,6 +22,13 @@ import numpy as np
 from audiofront.validation import check_number, check_positive_int, is_number
 
 __all__ = [
+    "C1_HZ",
+    "cqt_frequencies",
+    "window_bandwidth",
+    "wavelet_lengths",
+    "cqt_filters",
+    "cqt_kernels",
+    "cqt_octave_downsampling",
     "WINDOWS",
     "FILTERBANK_KINDS",
     "get_window",
@@ -495,6 +502,175 @@ def savgol_coefficients(width, order):
     positions = np.arange(-half, half + 1, dtype=np.float64)
     vandermonde = positions[:, None] ** np.arange(order + 1)
     return math.factorial(order) * np.linalg.pinv(vandermonde)[order]
+
+
+C1_HZ = 32.70319566257483  # librosa.note_to_hz("C1"): the CQT's default lowest frequency
+
+
+def cqt_frequencies(n_bins, fmin=C1_HZ, bins_per_octave=12):
+    """Centre frequencies of a constant-Q transform: ``fmin * 2 ** (k / bins_per_octave)``,
+    as ``librosa.cqt_frequencies``.
+
+    Example:
+
+    >>> cqt_frequencies(3, fmin=110.0, bins_per_octave=1)
+    array([110., 220., 440.])
+    """
+    n_bins = check_positive_int("n_bins", n_bins)
+    bins_per_octave = check_positive_int("bins_per_octave", bins_per_octave)
+    check_number("fmin", fmin, minimum=0.0, strict=True)
+    return float(fmin) * 2.0 ** (np.arange(n_bins) / bins_per_octave)
+
+
+def window_bandwidth(window):
+    """The equivalent noise bandwidth of a window in bins, ``n * sum(w**2) / sum(w)**2``
+    over 1000 samples (``librosa.filters.window_bandwidth``'s definition).
+
+    Example:
+
+    >>> round(float(window_bandwidth("hann")), 3)
+    1.5
+    """
+    w = get_window(window, 1000) if isinstance(window, str) else np.asarray(window, np.float64)
+    return float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
+
+
+def wavelet_lengths(freqs, sample_rate, window="hann", filter_scale=1.0, bins_per_octave=12):
+    """Filter lengths (samples, fractional) and the highest frequency the filters reach, of a
+    constant-Q basis: ``librosa.filters.wavelet_lengths`` with ``gamma=0`` and the relative
+    bandwidth from the spacing of ``freqs`` (``bins_per_octave`` when there is one).
+
+    Example:
+
+    >>> lengths, cutoff = wavelet_lengths(cqt_frequencies(2, 1000.0), 16000)
+    >>> np.round(lengths, 1), round(cutoff, 1)
+    (array([277.3, 261.7]), 1105.3)
+    """
+    freqs = np.asarray(freqs, np.float64)
+    if len(freqs) > 1:
+        logf = np.log2(freqs)
+        bpo = np.empty_like(freqs)
+        bpo[0], bpo[-1] = 1 / (logf[1] - logf[0]), 1 / (logf[-1] - logf[-2])
+        bpo[1:-1] = 2 / (logf[2:] - logf[:-2])
+    else:
+        bpo = np.full_like(freqs, float(bins_per_octave))
+    alpha = (2.0 ** (2 / bpo) - 1) / (2.0 ** (2 / bpo) + 1)
+    q = float(filter_scale) / alpha
+    cutoff = np.max(freqs * (1 + 0.5 * window_bandwidth(window) / q))
+    return q * sample_rate / freqs, float(cutoff)
+
+
+CQT_NORMS = (1, 2, None)
+
+
+def cqt_filters(
+    sample_rate, fmin=C1_HZ, n_bins=84, bins_per_octave=12, filter_scale=1.0, norm=1,
+    window="hann",
+):  # fmt: skip
+    """The complex wavelets of a constant-Q transform, librosa's design
+    (``librosa.filters.wavelet``): filter ``k`` is ``window(L_k) * exp(2j pi f_k n / sr)``
+    for ``n`` in ``[-L_k // 2, L_k // 2)``, normalised (``norm`` 1 or 2, or None), centred
+    in a common even length.
+
+    Returns:
+        ``(filters, lengths)``: complex128 ``(n_bins, length)`` and the float lengths
+        ``L_k``. Raises a ``ValueError`` when the top filter reaches past Nyquist.
+
+    Example:
+
+    >>> basis, lengths = cqt_filters(8000, fmin=100.0, n_bins=12)
+    >>> basis.shape, round(float(np.abs(basis[0]).sum()), 6)
+    ((12, 1388), 1.0)
+    """
+    freqs = cqt_frequencies(n_bins, fmin, bins_per_octave)
+    filter_scale = check_number("filter_scale", filter_scale, minimum=0.0, strict=True)
+    if norm not in CQT_NORMS or isinstance(norm, bool):
+        raise ValueError(f"`norm` must be one of {CQT_NORMS}. Received: norm={norm!r}")
+    lengths, cutoff = wavelet_lengths(freqs, sample_rate, window, filter_scale, bins_per_octave)
+    if cutoff > sample_rate / 2:
+        raise ValueError(
+            f"The top CQT filter reaches {cutoff:.1f} Hz, past the Nyquist frequency "
+            f"{sample_rate / 2:g} Hz: lower `n_bins` or `fmin`. Received: n_bins={n_bins}, "
+            f"fmin={fmin}, bins_per_octave={bins_per_octave}, sample_rate={sample_rate}"
+        )
+    size = int(np.ceil(np.max(lengths)))
+    size += size % 2
+    basis = np.zeros((len(freqs), size), np.complex128)
+    for k, (length, freq) in enumerate(zip(lengths, freqs)):
+        n = np.arange(-length // 2, length // 2)
+        filt = np.exp(2j * np.pi * freq / sample_rate * n)
+        filt *= get_window(window, len(n))
+        if norm is not None:
+            filt /= np.sum(np.abs(filt) ** norm) ** (1.0 / norm)
+        start = (size - len(filt)) // 2
+        basis[k, start : start + len(filt)] = filt
+    return basis, lengths
+
+
+def _two_factors(n):
+    count = 0
+    while n > 0 and n % 2 == 0:
+        n //= 2
+        count += 1
+    return count
+
+
+def cqt_octave_downsampling(sample_rate, hop_length, n_bins, bins_per_octave, cutoff):
+    """How many times librosa's ``cqt`` halves the sample rate before filtering each bin:
+    its early downsampling (while the filters stay far below Nyquist and the hop allows),
+    then once per octave below the top one while the hop stays even. ``(n_bins,)`` ints.
+
+    Example:
+
+    >>> cqt_octave_downsampling(22050, 512, 36, 12, 500.0)[::12]  # top octave last
+    array([5, 4, 3])
+    """
+    n_octaves = int(np.ceil(n_bins / bins_per_octave))
+    early = min(
+        max(0, int(np.ceil(np.log2(sample_rate / 2 / cutoff)) - 1) - 1),
+        max(0, _two_factors(hop_length) - n_octaves + 1),
+    )
+    halvings = _two_factors(hop_length // 2**early)
+    octave = (n_bins - 1 - np.arange(n_bins)) // min(bins_per_octave, n_bins)
+    return early + np.minimum(octave, halvings)
+
+
+def cqt_kernels(
+    sample_rate, fmin=C1_HZ, n_bins=84, bins_per_octave=12, filter_scale=1.0, norm=1,
+    window="hann", scale=True, hop_length=512,
+):  # fmt: skip
+    """The real kernels of a constant-Q transform as one strided convolution, shape
+    ``(length, 2 * n_bins)``: the real parts of the conjugated wavelets (`cqt_filters`), then
+    their imaginary parts, each times ``sqrt(L_k)`` (``scale=True``, librosa's default) or
+    ``L_k``, so that correlating frames with them gives ``librosa.cqt``'s values.
+
+    librosa filters lower octaves at lower sample rates, and its gains compensate for that
+    exactly only with ``norm=1``: with ``norm=2`` a bin filtered ``k`` halvings down comes out
+    ``2 ** (-k / 2)`` times the full-rate value, with ``norm=None`` ``2 ** -k``
+    (`cqt_octave_downsampling`, which depends on ``hop_length``). The kernels carry the
+    same gains, so that every ``norm`` gives librosa's numbers.
+
+    Example:
+
+    >>> cqt_kernels(8000, fmin=100.0, n_bins=12).shape
+    (1388, 24)
+    """
+    basis, lengths = cqt_filters(
+        sample_rate, fmin, n_bins, bins_per_octave, filter_scale, norm, window
+    )
+    gain = np.sqrt(lengths) if scale else lengths
+    if norm != 1:
+        cutoff = wavelet_lengths(
+            cqt_frequencies(n_bins, fmin, bins_per_octave), sample_rate, window, filter_scale,
+            bins_per_octave,
+        )[1]  # fmt: skip
+        halvings = cqt_octave_downsampling(
+            sample_rate, check_positive_int("hop_length", hop_length), n_bins,
+            bins_per_octave, cutoff,
+        )  # fmt: skip
+        gain = gain * 2.0 ** (-halvings * (1.0 if norm is None else 1.0 - 1.0 / norm))
+    basis = np.conj(basis) * gain[:, None]
+    return np.concatenate([basis.real, basis.imag], axis=0).T
 
 
 def pcen_smoothing(time_constant, sample_rate, hop_length):

@@ -20,7 +20,7 @@ from keras import ops
 
 from audiofront import filters
 
-__all__ = ["DFTKernel", "IDFTKernel", "FilterbankMatrix", "DCTMatrix"]
+__all__ = ["DFTKernel", "IDFTKernel", "FilterbankMatrix", "DCTMatrix", "CQTKernel"]
 
 
 def _checked(array, shape, name):
@@ -123,3 +123,22 @@ class DCTMatrix(keras.initializers.Initializer):
             "norm": self.norm,
             "lifter": self.lifter,
         }
+
+
+@keras.saving.register_keras_serializable(package="audiofront")
+class CQTKernel(keras.initializers.Initializer):
+    """The kernel of a constant-Q transform as one strided convolution, shape
+    ``(length, 1, 2 * n_bins)``: ``filters.cqt_kernels(**recipe)`` with an input-channel
+    axis (real parts, then imaginary parts of librosa's conjugated wavelets, scaled).
+    ``recipe``: ``sample_rate``, ``fmin``, ``n_bins``, ``bins_per_octave``,
+    ``filter_scale``, ``norm``, ``window``, ``scale``."""
+
+    def __init__(self, **recipe):
+        self.recipe = recipe
+
+    def __call__(self, shape, dtype=None):
+        kernels = filters.cqt_kernels(**self.recipe)[:, None, :]
+        return ops.convert_to_tensor(_checked(kernels, shape, "CQTKernel"), dtype=dtype)
+
+    def get_config(self):
+        return dict(self.recipe)

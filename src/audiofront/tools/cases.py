@@ -183,6 +183,13 @@ CASES = (
          dict(hop_length=128, gain=0.8, bias=10.0, power=0.25, time_constant=0.06, eps=1e-4,
               data_format="channels_first"),
          (0, 4), tags=("cross",)),
+    # -- constant-Q
+    Case("cqt-trainable", "CQT", dict(hop_length=64, fmin=200.0, n_bins=24, trainable=True),
+         (1, 0), tags=("parity", "cross", "grad")),
+    Case("cqt-bpo24-reflect-stereo-cf", "CQT",
+         dict(hop_length=128, fmin=100.0, n_bins=48, bins_per_octave=24, filter_scale=0.8,
+              norm=2, pad_mode="reflect", data_format="channels_first"),
+         (0, 1), channels=2, tags=("cross",)),
     # -- simulating the real world
     Case("gain", "RandomGain", dict(min_db=-12.0, max_db=3.0, seed=3), (0, 1),
          tags=("parity", "cross")),
