@@ -55,4 +55,5 @@ LAYERS = {
     "BackgroundNoise": Entry("background_noise", "waveform", augments=True),
     "CQT": Entry("cqt", "waveform", sample_rate=True),
     "SincConv": Entry("sinc_conv", "waveform", sample_rate=True),
+    "LEAF": Entry("leaf", "waveform", sample_rate=True),
 }

@@ -42,6 +42,11 @@ __all__ = [
     "sinc_cutoffs",
     "sinc_window",
     "sinc_time_axis",
+    "leaf_lengths",
+    "gabor_mel_init",
+    "gabor_bandwidth_bounds",
+    "gabor_time_axis",
+    "gaussian_pooling_axis",
     "fft_frequencies",
     "hz_to_mel",
     "mel_to_hz",
@@ -768,3 +773,115 @@ def sinc_time_axis(kernel_size, sample_rate=16000):
     sample_rate = check_number("sample_rate", sample_rate, minimum=0, strict=True)
     half = (kernel_size - 1) // 2
     return 2 * np.pi * np.arange(-half, 0, dtype=np.float64) / sample_rate
+
+
+# -- LEAF (Zeghidour et al., 2021), as speechbrain's Leaf ---------------------------------
+
+
+def leaf_lengths(sample_rate, window_len=25.0, window_stride=10.0):
+    """LEAF's filter length and pooling stride in samples, from milliseconds, as
+    speechbrain's ``Leaf``: ``int(sample_rate * window_len // 1000 + 1)`` and
+    ``int(sample_rate * window_stride // 1000)``.
+
+    Example:
+
+    >>> leaf_lengths(16000, 25.0, 10.0)
+    (401, 160)
+    """
+    sample_rate = check_number("sample_rate", sample_rate, minimum=0, strict=True)
+    window_len = check_number("window_len", window_len, minimum=0, strict=True)
+    window_stride = check_number("window_stride", window_stride, minimum=0, strict=True)
+    kernel_size = int(sample_rate * window_len // 1000 + 1)
+    stride = int(sample_rate * window_stride // 1000)
+    if kernel_size < 3:
+        raise ValueError(
+            "`window_len` must span at least 2 samples (a filter of 3 taps). "
+            f"Received: window_len={window_len} at sample_rate={sample_rate}"
+        )
+    if stride < 1:
+        raise ValueError(
+            "`window_stride` must span at least one sample. "
+            f"Received: window_stride={window_stride} at sample_rate={sample_rate}"
+        )
+    return kernel_size, stride
+
+
+def gabor_mel_init(n_filters, sample_rate, min_freq=60.0, max_freq=None, n_fft=512):
+    """LEAF's Gabor parameters fitted to an HTK mel filterbank (no norm), as speechbrain's
+    ``GaborConv1d``: each filter's centre is the peak bin of the square root of its mel
+    triangle, and its width the number of bins at or above half that peak (the FWHM).
+    Computed in float32 as speechbrain does, so that ties fall the same way.
+
+    Args:
+        n_filters: number of filters.
+        sample_rate: sampling rate in Hz.
+        min_freq: lowest mel edge in Hz.
+        max_freq: highest mel edge in Hz (default ``sample_rate / 2``).
+        n_fft: DFT size of the mel filterbank the filters are fitted to.
+
+    Returns:
+        ``(centers, bandwidths)``, float64 arrays of shape ``(n_filters,)``: centre
+        frequencies in radians per sample, in ``[0, pi]``, and the Gaussian envelopes'
+        standard deviations in samples, ``sqrt(2 ln 2) * n_fft / (pi * fwhm_bins)``.
+
+    Example:
+
+    >>> centers, bandwidths = gabor_mel_init(40, 16000, 60.0, 7800.0)
+    >>> centers.shape, bool(np.all(np.diff(centers) >= 0)), bool(centers.max() <= np.pi)
+    ((40,), True, True)
+    """
+    n_filters = check_positive_int("n_filters", n_filters)
+    bank = mel_filterbank(
+        sample_rate, n_fft, n_mels=n_filters, fmin=min_freq, fmax=max_freq, htk=True, norm=None
+    )
+    root = np.sqrt(bank.astype(np.float32))
+    peaks = root.max(axis=1, keepdims=True)
+    fwhms = np.sum(root >= peaks / np.float32(2.0), axis=1).astype(np.float32)
+    centers = np.argmax(root, axis=1).astype(np.float32) * np.float32(2 * np.pi / n_fft)
+    coeff = np.float32(np.sqrt(2.0 * np.log(2.0)) * n_fft)
+    bandwidths = coeff / (np.float32(np.pi) * fwhms)
+    return centers.astype(np.float64), bandwidths.astype(np.float64)
+
+
+def gabor_bandwidth_bounds(kernel_size):
+    """The range LEAF clamps a Gabor filter's standard deviation (in samples) to:
+    ``[4, kernel_size] * sqrt(2 ln 2) / pi`` (a FWHM of 4 samples up to the filter length).
+
+    Example:
+
+    >>> [round(float(b), 4) for b in gabor_bandwidth_bounds(401)]
+    [1.4991, 150.2873]
+    """
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    unit = np.sqrt(2.0 * np.log(2.0)) / np.pi
+    return 4.0 * unit, kernel_size * unit
+
+
+def gabor_time_axis(kernel_size):
+    """The taps of a LEAF Gabor filter, in samples relative to its centre:
+    ``-(kernel_size // 2), ..., (kernel_size + 1) // 2 - 1``.
+
+    Example:
+
+    >>> gabor_time_axis(5)
+    array([-2., -1.,  0.,  1.,  2.])
+    """
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    return np.arange(-(kernel_size // 2), (kernel_size + 1) // 2, dtype=np.float64)
+
+
+def gaussian_pooling_axis(kernel_size):
+    """The taps of LEAF's Gaussian low-pass pooling filter, relative to its centre in
+    half-lengths, ``(t - (kernel_size - 1) / 2) / ((kernel_size - 1) / 2)`` for ``t = 0 ..
+    kernel_size - 1`` (from -1 to 1): the filter of width ``w`` is ``exp(-0.5 (u / w)**2)``.
+
+    Example:
+
+    >>> gaussian_pooling_axis(5)
+    array([-1. , -0.5,  0. ,  0.5,  1. ])
+    """
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    if kernel_size < 2:
+        raise ValueError(f"`kernel_size` must be at least 2. Received: kernel_size={kernel_size}")
+    half = 0.5 * (kernel_size - 1)
+    return (np.arange(kernel_size, dtype=np.float64) - half) / half

@@ -1,0 +1,293 @@
+"""The `LEAF` layer: the learnable audio front-end of Zeghidour et al. (ICLR 2021)."""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from audiofront import filters
+from audiofront import functional as F
+from audiofront.constraints import Clip
+from audiofront.layers._base import FrontEndLayer, standardize_data_format
+from audiofront.layers.pcen import _MIN_BIAS, _MIN_SMOOTHING
+from audiofront.validation import check_choice, check_number, check_positive_int
+
+COMPRESSIONS = ("pcen", "log", None)
+# The floor under the pooled energies (speechbrain's and leaf-audio's 1e-5), PCEN's floor
+# under its smoother, and the DFT size the Gabor filters are fitted to at initialisation.
+_ENERGY_FLOOR = 1e-5
+_PCEN_FLOOR = 1e-12
+_INIT_N_FFT = 512
+# LEAF's initial values: Gaussian pooling width (in half filter lengths) and sPCEN.
+_POOLING_WIDTH = 0.4
+_PCEN_INIT = {"gain": 0.96, "bias": 2.0, "root": 2.0, "smoothing": 0.04}
+
+
+def _pad_time(x, left, right):
+    """Zeros before and after axis 1 of ``x`` (concatenated: no ``ops.pad``)."""
+    parts = [x]
+    batch, rest = ops.shape(x)[0], list(x.shape[2:])
+    if left:
+        parts.insert(0, ops.zeros([batch, left] + rest, dtype=x.dtype))
+    if right:
+        parts.append(ops.zeros([batch, right] + rest, dtype=x.dtype))
+    return ops.concatenate(parts, axis=1) if len(parts) > 1 else x
+
+
+def _same_padding(kernel_size):
+    """LEAF's (and Keras's) "same" padding for stride 1: ``(k - 1) // 2`` before, the rest
+    after."""
+    return (kernel_size - 1) // 2, kernel_size // 2
+
+
+def _weight(layer, name, value, constraint=None):
+    array = np.asarray(value, dtype=np.float64)
+    return layer.add_weight(
+        name=name,
+        shape=array.shape,
+        initializer=lambda shape, dtype=None: ops.cast(array, dtype),
+        constraint=constraint,
+    )
+
+
+@keras.saving.register_keras_serializable(package="audiofront")
+class LEAF(FrontEndLayer):
+    """LEAF, the learnable audio front-end (Zeghidour et al., ICLR 2021), as speechbrain's
+    ``Leaf`` (a port of google-research/leaf-audio's ``frontend.Leaf``).
+
+    1. Complex Gabor filters, ``exp(-t**2 / (2 sigma**2)) / (sqrt(2 pi) sigma) * exp(i mu
+       t)`` over ``window_len`` ms (``int(sample_rate * window_len // 1000 + 1)`` taps),
+       ``mu`` and ``sigma`` fitted to an HTK mel filterbank from ``min_freq`` to
+       ``max_freq`` at initialisation, applied as two real convolutions ("same" padding);
+    2. the squared modulus of each filter's output;
+    3. Gaussian low-pass pooling per band, ``exp(-0.5 (u / w)**2)`` over the same length
+       (``u`` from -1 to 1), stride ``window_stride`` ms, plus a per-band bias (speechbrain's
+       pooling has one, initialised to 1), floored at 1e-5;
+    4. ``compression``: ``"pcen"``, sPCEN per band, ``(x / (1e-12 + M)**gain + bias) **
+       (1 / root) - bias ** (1 / root)`` with the smoother ``M[t] = s x[t] + (1 - s) M[t-1]``
+       from ``M[-1] = x[0]`` (run as an exact log-depth scan, no quantity grows with the
+       length); ``"log"``, the natural log; or None.
+
+    Weights, one value per filter, all trainable: ``center_frequencies`` (radians per
+    sample, kept in ``[0, pi]``), ``bandwidths`` (``sigma`` in samples, kept in
+    ``[4, taps] * sqrt(2 ln 2) / pi``), ``pooling_widths`` (kept in ``[2 / taps, 0.5]``),
+    ``pooling_bias``; with PCEN also ``pcen_gain`` (in ``[0, 1]``), ``pcen_bias`` (>= 1e-6),
+    ``pcen_root`` (>= 1) and ``pcen_smoothing`` (in ``[1e-6, 1]``). The bounds are speechbrain's
+    clamps, kept by weight constraints after every update.
+
+    Args:
+        n_filters: number of filters (bands).
+        sample_rate: sampling rate of the input, in Hz.
+        window_len: filter and pooling length in milliseconds.
+        window_stride: pooling stride in milliseconds.
+        min_freq: lowest mel edge of the initialisation, in Hz.
+        max_freq: highest mel edge of the initialisation, in Hz, at most ``sample_rate / 2``
+            (None: ``sample_rate / 2``).
+        compression: ``"pcen"``, ``"log"`` or None.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (3-D input and the output).
+        **kwargs: base layer arguments (``name``, ``dtype``: float32 by default,
+            ``trainable``).
+
+    Input shape:
+        ``(batch, samples)``, or ``(batch, samples, channels)`` (channels_last) /
+        ``(batch, channels, samples)`` (channels_first).
+
+    Output shape:
+        channels_last ``(batch, frames, n_filters, channels)``, channels_first
+        ``(batch, channels, frames, n_filters)``; ``frames = ceil(samples / stride)``
+        with ``stride = int(sample_rate * window_stride // 1000)``; ``channels`` is 1 for
+        2-D input.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).uniform(-1, 1, (2, 8000)).astype("float32")
+    >>> out = keras.ops.convert_to_numpy(LEAF(n_filters=40, sample_rate=16000)(x))
+    >>> out.shape, bool(np.isfinite(out).all())
+    ((2, 50, 40, 1), True)
+    """
+
+    def __init__(
+        self,
+        n_filters=40,
+        sample_rate=16000,
+        window_len=25.0,
+        window_stride=10.0,
+        min_freq=60.0,
+        max_freq=7800.0,
+        compression="pcen",
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.n_filters = check_positive_int("n_filters", n_filters)
+        self.sample_rate = check_number("sample_rate", sample_rate, minimum=0, strict=True)
+        self._kernel_size, self._stride = filters.leaf_lengths(
+            self.sample_rate, window_len, window_stride
+        )
+        self.window_len = float(window_len)
+        self.window_stride = float(window_stride)
+        self.min_freq = check_number("min_freq", min_freq, minimum=0)
+        nyquist = self.sample_rate / 2
+        self.max_freq = check_number("max_freq", max_freq, minimum=0, strict=True, allow_none=True)
+        self._max_freq = nyquist if self.max_freq is None else self.max_freq
+        if self._max_freq > nyquist:
+            raise ValueError(
+                f"`max_freq` must be at most sample_rate / 2 = {nyquist}. "
+                f"Received: max_freq={max_freq!r}"
+            )
+        if self.min_freq >= self._max_freq:
+            raise ValueError(
+                "`min_freq` must be below `max_freq`. "
+                f"Received: min_freq={min_freq!r}, max_freq={self._max_freq!r}"
+            )
+        if compression is not None:
+            check_choice("compression", compression, COMPRESSIONS[:2])
+        self.compression = compression
+        self.data_format = standardize_data_format(data_format)
+
+    # -- shapes ---------------------------------------------------------------
+
+    def _samples_axis(self, rank):
+        return 2 if (rank == 3 and self.data_format == "channels_first") else 1
+
+    def _channels(self, shape):
+        if len(shape) == 2:
+            return 1
+        return shape[1 if self.data_format == "channels_first" else 2]
+
+    def _check_input_shape(self, shape):
+        if len(shape) not in (2, 3):
+            raise ValueError(
+                "`inputs` must be 2-D (batch, samples) or 3-D (batch, samples, channels) "
+                "/ (batch, channels, samples) per `data_format`. "
+                f"Received: inputs with shape {tuple(shape)}"
+            )
+        if len(shape) == 3 and self._channels(shape) is None:
+            raise ValueError(
+                "The channel axis of `inputs` must be known. "
+                f"Received: inputs with shape {tuple(shape)}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        samples = input_shape[self._samples_axis(len(input_shape))]
+        frames = None if samples is None else (samples - 1) // self._stride + 1
+        channels = self._channels(input_shape)
+        if self.data_format == "channels_last":
+            return (input_shape[0], frames, self.n_filters, channels)
+        return (input_shape[0], channels, frames, self.n_filters)
+
+    # -- weights --------------------------------------------------------------
+
+    def build(self, input_shape):
+        self._check_input_shape(input_shape)
+        n, taps = self.n_filters, self._kernel_size
+        centers, bandwidths = filters.gabor_mel_init(
+            n, self.sample_rate, self.min_freq, self._max_freq, n_fft=_INIT_N_FFT
+        )
+        self.center_frequencies = _weight(self, "center_frequencies", centers, Clip(0.0, math.pi))
+        self.bandwidths = _weight(
+            self, "bandwidths", bandwidths, Clip(*filters.gabor_bandwidth_bounds(taps))
+        )
+        self.pooling_widths = _weight(
+            self, "pooling_widths", np.full(n, _POOLING_WIDTH), Clip(2.0 / taps, 0.5)
+        )
+        self.pooling_bias = _weight(self, "pooling_bias", np.ones(n))
+        if self.compression == "pcen":
+            constraints = {
+                "gain": Clip(0.0, 1.0),
+                "bias": Clip(_MIN_BIAS),
+                "root": Clip(1.0),
+                "smoothing": Clip(_MIN_SMOOTHING, 1.0),
+            }
+            for name, constraint in constraints.items():
+                value = np.full(n, _PCEN_INIT[name])
+                setattr(self, f"pcen_{name}", _weight(self, f"pcen_{name}", value, constraint))
+        # Constant taps, as tensors once (numpy inside `call` breaks torch.compile's graph).
+        self._gabor_t = ops.convert_to_tensor(
+            filters.gabor_time_axis(taps)[:, None], self.math_dtype
+        )
+        self._pooling_u = ops.convert_to_tensor(
+            filters.gaussian_pooling_axis(taps)[:, None], self.math_dtype
+        )
+
+    # -- computation ----------------------------------------------------------
+
+    def _per_band(self, weight, dtype):
+        return ops.reshape(ops.cast(weight, dtype), (1, -1))
+
+    def _gabor_energies(self, waves):
+        """``(N, samples)`` to the squared modulus of each Gabor filter's output,
+        ``(N, samples, n_filters)``."""
+        dtype = waves.dtype
+        t = ops.cast(self._gabor_t, dtype)
+        mu = self._per_band(self.center_frequencies, dtype)
+        sigma = self._per_band(self.bandwidths, dtype)
+        envelope = ops.exp(-ops.square(t) / (2.0 * ops.square(sigma))) / (
+            math.sqrt(2.0 * math.pi) * sigma
+        )
+        phase = t * mu
+        kernel = ops.concatenate([envelope * ops.cos(phase), envelope * ops.sin(phase)], axis=1)
+        padded = _pad_time(ops.expand_dims(waves, -1), *_same_padding(self._kernel_size))
+        out = ops.conv(padded, ops.expand_dims(kernel, 1), strides=1, padding="valid")
+        real, imag = out[..., : self.n_filters], out[..., self.n_filters :]
+        return ops.square(real) + ops.square(imag)
+
+    def _pool(self, energies):
+        """Gaussian low-pass pooling per band, ``(N, samples, n)`` to ``(N, frames, n)``."""
+        dtype = energies.dtype
+        u = ops.cast(self._pooling_u, dtype)
+        kernel = ops.exp(-0.5 * ops.square(u / self._per_band(self.pooling_widths, dtype)))
+        padded = _pad_time(energies, *_same_padding(self._kernel_size))
+        pooled = ops.depthwise_conv(
+            padded, ops.expand_dims(kernel, -1), strides=self._stride, padding="valid"
+        )
+        return pooled + self._per_band(self.pooling_bias, dtype)
+
+    def _pcen(self, x):
+        """sPCEN along axis 1 of ``(N, frames, n)``, the smoother starting from the first
+        frame. In log space: nothing here grows with the length or the level."""
+        dtype = x.dtype
+        gain, bias, root, s = (
+            self._per_band(getattr(self, f"pcen_{name}"), dtype)
+            for name in ("gain", "bias", "root", "smoothing")
+        )
+        smoothed = F.linear_recurrence(s * x, 1.0 - s, x[:, :1], axis=1)
+        norm = ops.exp(-gain * ops.log(smoothed + _PCEN_FLOOR))
+        power = 1.0 / root
+        # (bias + x * norm) ** power - bias ** power, without cancellation.
+        return ops.power(bias, power) * ops.expm1(power * ops.log1p(x * norm / bias))
+
+    def call(self, inputs):
+        x = self.cast_input(inputs)
+        self._check_input_shape(inputs.shape)
+        rank, channels = len(inputs.shape), self._channels(inputs.shape)
+        waves = F.fold_channels(x, self.data_format)
+        energies = self._gabor_energies(waves)
+        pooled = self._pool(energies)
+        # ops.where, not ops.maximum with a Python float (float64 would round under torch).
+        features = ops.where(pooled > _ENERGY_FLOOR, pooled, _ENERGY_FLOOR)
+        if self.compression == "pcen":
+            features = self._pcen(features)
+        elif self.compression == "log":
+            features = ops.log(features)
+        features = F.unfold_channels(features, rank, channels, self.data_format)
+        return ops.cast(features, self.compute_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "n_filters": self.n_filters,
+                "sample_rate": self.sample_rate,
+                "window_len": self.window_len,
+                "window_stride": self.window_stride,
+                "min_freq": self.min_freq,
+                "max_freq": self.max_freq,
+                "compression": self.compression,
+                "data_format": self.data_format,
+            }
+        )
+        return config
