@@ -28,8 +28,8 @@ SPEECHBRAIN = ("speechbrain==1.1.2", "hyperpyyaml==1.2.3", "ruamel.yaml==0.19.1"
 def tests(session, backend):
     """Run the pytest suite with KERAS_BACKEND=<backend>."""
     session.install(*CONSTRAINTS, "-e", f".[test,{BACKENDS[backend]}]")
-    if backend == "torch":  # the SincConv / LEAF reference; see tests/speechbrain_ref.py
-        session.install(*CONSTRAINTS, "tqdm", "pyyaml")
+    if backend == "torch":  # references: nnAudio (CQT), speechbrain (SincConv, LEAF)
+        session.install(*CONSTRAINTS, "nnAudio==0.3.4", "tqdm", "pyyaml")
         session.install("--no-deps", *SPEECHBRAIN)
     args = session.posargs if "-m" in session.posargs else ["-m", "not full", *session.posargs]
     session.run("pytest", *args, env={"KERAS_BACKEND": backend})
