@@ -26,6 +26,8 @@ __all__ = [
     "cqt_frequencies",
     "window_bandwidth",
     "wavelet_lengths",
+    "cqt_lengths",
+    "check_cqt_norm",
     "cqt_filters",
     "cqt_kernels",
     "cqt_octave_downsampling",
@@ -528,7 +530,7 @@ def cqt_frequencies(n_bins, fmin=C1_HZ, bins_per_octave=12):
 
 
 def window_bandwidth(window):
-    """The equivalent noise bandwidth of a window in bins, ``n * sum(w**2) / sum(w)**2``
+    """The equivalent noise bandwidth of a named window in bins, ``n * sum(w**2) / sum(w)**2``
     over 1000 samples (``librosa.filters.window_bandwidth``'s definition).
 
     Example:
@@ -536,7 +538,7 @@ def window_bandwidth(window):
     >>> round(float(window_bandwidth("hann")), 3)
     1.5
     """
-    w = get_window(window, 1000) if isinstance(window, str) else np.asarray(window, np.float64)
+    w = get_window(window, 1000)
     return float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
 
 
@@ -568,6 +570,38 @@ def wavelet_lengths(freqs, sample_rate, window="hann", filter_scale=1.0, bins_pe
 CQT_NORMS = (1, 2, None)
 
 
+def check_cqt_norm(norm):
+    """``norm`` if it is one of `CQT_NORMS`, else a ``ValueError`` naming it."""
+    if norm not in CQT_NORMS or isinstance(norm, bool):
+        raise ValueError(f"`norm` must be one of {CQT_NORMS}. Received: norm={norm!r}")
+    return norm
+
+
+def cqt_lengths(
+    sample_rate, fmin=C1_HZ, n_bins=84, bins_per_octave=12, filter_scale=1.0, window="hann"
+):  # fmt: skip
+    """The wavelets' lengths ``L_k`` (`wavelet_lengths`) and the common even length they
+    are centred in; a ``ValueError`` when the top filter reaches past Nyquist.
+
+    Example:
+
+    >>> lengths, size = cqt_lengths(8000, fmin=100.0, n_bins=12)
+    >>> size
+    1388
+    """
+    freqs = cqt_frequencies(n_bins, fmin, bins_per_octave)
+    filter_scale = check_number("filter_scale", filter_scale, minimum=0.0, strict=True)
+    lengths, cutoff = wavelet_lengths(freqs, sample_rate, window, filter_scale, bins_per_octave)
+    if cutoff > sample_rate / 2:
+        raise ValueError(
+            f"The top CQT filter reaches {cutoff:.1f} Hz, past the Nyquist frequency "
+            f"{sample_rate / 2:g} Hz: lower `n_bins` or `fmin`. Received: n_bins={n_bins}, "
+            f"fmin={fmin}, bins_per_octave={bins_per_octave}, sample_rate={sample_rate}"
+        )
+    size = int(np.ceil(np.max(lengths)))
+    return lengths, size + size % 2
+
+
 def cqt_filters(
     sample_rate, fmin=C1_HZ, n_bins=84, bins_per_octave=12, filter_scale=1.0, norm=1,
     window="hann",
@@ -587,19 +621,9 @@ def cqt_filters(
     >>> basis.shape, round(float(np.abs(basis[0]).sum()), 6)
     ((12, 1388), 1.0)
     """
+    check_cqt_norm(norm)
     freqs = cqt_frequencies(n_bins, fmin, bins_per_octave)
-    filter_scale = check_number("filter_scale", filter_scale, minimum=0.0, strict=True)
-    if norm not in CQT_NORMS or isinstance(norm, bool):
-        raise ValueError(f"`norm` must be one of {CQT_NORMS}. Received: norm={norm!r}")
-    lengths, cutoff = wavelet_lengths(freqs, sample_rate, window, filter_scale, bins_per_octave)
-    if cutoff > sample_rate / 2:
-        raise ValueError(
-            f"The top CQT filter reaches {cutoff:.1f} Hz, past the Nyquist frequency "
-            f"{sample_rate / 2:g} Hz: lower `n_bins` or `fmin`. Received: n_bins={n_bins}, "
-            f"fmin={fmin}, bins_per_octave={bins_per_octave}, sample_rate={sample_rate}"
-        )
-    size = int(np.ceil(np.max(lengths)))
-    size += size % 2
+    lengths, size = cqt_lengths(sample_rate, fmin, n_bins, bins_per_octave, filter_scale, window)
     basis = np.zeros((len(freqs), size), np.complex128)
     for k, (length, freq) in enumerate(zip(lengths, freqs)):
         n = np.arange(-length // 2, length // 2)

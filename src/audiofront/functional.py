@@ -316,13 +316,17 @@ def pad_along(x, pad, axis, mode):
     """Pads ``axis`` by ``pad`` on both sides as ``scipy.ndimage`` modes do: ``"constant"``
     (zeros), ``"mirror"`` (d c b | a b c d | c b a), ``"nearest"`` (a a | a b c d | d d),
     ``"wrap"`` (c d | a b c d | a b). Slices when the axis is longer than ``pad`` or of
-    unknown length; a gather of numpy's indices when it is shorter (several reflections)."""
+    unknown length; a gather of numpy's indices when it is shorter (several reflections).
+    With ``"constant"``, ``pad`` may also be ``(before, after)``."""
     size = x.shape[axis]
     if mode == "constant":
-        shape = list(ops.shape(x))
-        shape[axis] = pad
-        zeros = ops.zeros(shape, dtype=x.dtype)
-        return ops.concatenate([zeros, x, zeros], axis=axis)
+        parts = [x]
+        for index, count in zip((0, 2), (pad, pad) if isinstance(pad, int) else pad):
+            if count:
+                shape = list(ops.shape(x))
+                shape[axis] = count
+                parts.insert(index, ops.zeros(shape, dtype=x.dtype))
+        return ops.concatenate(parts, axis=axis) if len(parts) > 1 else x
     if size is not None and size <= pad:
         index = np.pad(np.arange(size), pad, mode=_NUMPY_PAD[mode])
         return ops.take(x, index, axis=axis)
@@ -417,17 +421,18 @@ def _recurrence_unknown_length(x, decay, axis):
     return ops.moveaxis(y, 0, axis)
 
 
-def pcen(x, gain, bias, power, smoothing, eps, axis):
+def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0):
     """``librosa.pcen`` along ``axis`` (time) with its default initial state.
 
-    The smoother ``M[t] = (1 - s) M[t-1] + s x[t]`` starts from ``M[-1] = 1`` (librosa's
-    ``zi = lfilter_zi``: the steady state of a unit input) and runs as `linear_recurrence`;
+    The smoother ``M[t] = (1 - s) M[t-1] + s x[t]`` starts from ``M[-1] = initial``: 1 by
+    default (librosa's ``zi = lfilter_zi``: the steady state of a unit input; LEAF passes
+    the first frame) and runs as `linear_recurrence`;
     then ``(bias + x / (eps + M) ** gain) ** power - bias ** power`` in librosa's log-space
     form. ``gain``, ``bias``, ``power`` and ``smoothing`` are numbers, or tensors that
     broadcast against ``x`` (one per band); ``power == 0`` and ``bias == 0`` take
     librosa's special forms when they are numbers.
     """
-    smoothed = linear_recurrence(smoothing * x, 1.0 - smoothing, 1.0, axis)
+    smoothed = linear_recurrence(smoothing * x, 1.0 - smoothing, initial, axis)
     norm = ops.exp(-gain * (math.log(eps) + ops.log1p(smoothed / eps)))
     if isinstance(power, (int, float)) and power == 0:
         return ops.log1p(x * norm)

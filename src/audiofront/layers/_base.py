@@ -1,9 +1,10 @@
 """What the layers share: float32 arithmetic, input checks, and the STFT machinery.
 
 Private: users see the layers. `FrontEndLayer` is the base of every audiofront layer;
-`STFTBase` (``STFT``) and `SpectralBase` (``Spectrogram``, ``MelSpectrogram``) add the
-kernel weight, the waveform layouts and the optional dB stage, so that a subclass only
-says what to do with the real and imaginary parts.
+`WaveformLayer` of those that turn waveforms into features per frame (``CQT``, ``LEAF``,
+``SincConv`` and the STFT family: the waveform layouts); `STFTBase` (``STFT``) and
+`SpectralBase` (``Spectrogram``, ``MelSpectrogram``) add the kernel weight and the optional
+dB stage, so that a subclass only says what to do with the real and imaginary parts.
 """
 
 import keras
@@ -44,6 +45,29 @@ def check_float_input(inputs):
         raise TypeError(
             "`inputs` must be a floating-point tensor (float16, bfloat16, float32 or "
             f"float64). Received: inputs with dtype {dtype}"
+        )
+
+
+def add_array_weight(layer, name, value, constraint=None):
+    """A weight of ``layer`` starting at the numpy array ``value`` (its shape), trainable
+    with the layer; the array is the layer's own recipe (rebuilt from its config), so the
+    initializer is not serialised."""
+    array = np.asarray(value, dtype=np.float64)
+    return layer.add_weight(
+        name=name,
+        shape=array.shape,
+        initializer=lambda shape, dtype=None: ops.cast(array, dtype),
+        constraint=constraint,
+    )
+
+
+def check_waveform_rank(shape):
+    """Raises unless ``shape`` is a waveform batch's: 2-D or 3-D."""
+    if len(shape) not in (2, 3):
+        raise ValueError(
+            "`inputs` must be 2-D (batch, samples) or 3-D (batch, samples, channels) "
+            "/ (batch, channels, samples) per `data_format`. "
+            f"Received: inputs with shape {tuple(shape)}"
         )
 
 
@@ -227,12 +251,7 @@ class WaveformAugmentation(AugmentationLayer):
         self.data_format = standardize_data_format(data_format)
 
     def build(self, input_shape):
-        if len(input_shape) not in (2, 3):
-            raise ValueError(
-                "`inputs` must be 2-D (batch, samples) or 3-D (batch, samples, channels) "
-                "/ (batch, channels, samples) per `data_format`. "
-                f"Received: inputs with shape {tuple(input_shape)}"
-            )
+        check_waveform_rank(input_shape)
         super().build(input_shape)
 
     def _augment(self, x, draws):
@@ -257,7 +276,81 @@ class WaveformAugmentation(AugmentationLayer):
         return config
 
 
-class STFTBase(FrontEndLayer):
+class WaveformLayer(FrontEndLayer):
+    """A layer from waveforms, ``(batch, samples)``, ``(batch, samples, channels)``
+    (channels_last) or ``(batch, channels, samples)`` (channels_first), to features per
+    frame, channels_last ``(batch, frames, features, channels)`` or channels_first
+    ``(batch, channels, frames, features)``; each channel is transformed alike.
+
+    Subclasses implement ``_num_frames(samples)``, ``_output_bins`` (the feature count) and
+    ``_transform(signals)``: mono ``(N, samples)`` to ``(N, frames, features)`` or a tuple of
+    such; optionally ``_check_samples(samples, shape)`` (a known input length's checks) and
+    ``_finish(features)`` on each 4-D result. `build` starts with ``_check_input_shape``.
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = standardize_data_format(data_format)
+
+    # -- shapes ---------------------------------------------------------------
+
+    def _samples_axis(self, rank):
+        return 2 if (rank == 3 and self.data_format == "channels_first") else 1
+
+    def _channels(self, shape):
+        if len(shape) == 2:
+            return 1
+        return shape[1 if self.data_format == "channels_first" else 2]
+
+    def _check_samples(self, samples, shape):
+        """Raises when ``samples`` (known) is too short for the layer."""
+
+    def _check_input_shape(self, shape):
+        check_waveform_rank(shape)
+        if len(shape) == 3 and self._channels(shape) is None:
+            raise ValueError(
+                "The channel axis of `inputs` must be known. "
+                f"Received: inputs with shape {tuple(shape)}"
+            )
+        samples = shape[self._samples_axis(len(shape))]
+        if samples is not None:
+            self._check_samples(samples, shape)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        samples = input_shape[self._samples_axis(len(input_shape))]
+        frames = None if samples is None else self._num_frames(samples)
+        channels = self._channels(input_shape)
+        if self.data_format == "channels_last":
+            return (input_shape[0], frames, self._output_bins, channels)
+        return (input_shape[0], channels, frames, self._output_bins)
+
+    # -- computation ----------------------------------------------------------
+
+    def _finish(self, features):
+        return features
+
+    def call(self, inputs):
+        signals = self.cast_input(inputs)
+        self._check_input_shape(inputs.shape)
+        rank, channels = len(inputs.shape), self._channels(inputs.shape)
+        features = self._transform(F.fold_channels(signals, self.data_format))
+
+        def finish(x):
+            x = F.unfold_channels(x, rank, channels, self.data_format)
+            return ops.cast(self._finish(x), self.compute_dtype)
+
+        if isinstance(features, tuple):
+            return tuple(finish(x) for x in features)
+        return finish(features)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class STFTBase(WaveformLayer):
     """A strided 1-D convolution with windowed DFT kernels, over any waveform layout.
 
     Subclasses set ``_kernel_trainable`` and implement ``_spectral(real, imag)``
@@ -279,34 +372,13 @@ class STFTBase(FrontEndLayer):
         implementation="auto",
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(data_format=data_format, **kwargs)
         self.implementation = check_choice("implementation", implementation, IMPLEMENTATIONS)
         resolve_framing(self, n_fft, hop_length, win_length, window)
         self.center = check_bool("center", center)
         self.pad_mode = check_choice("pad_mode", pad_mode, PAD_MODES)
-        self.data_format = standardize_data_format(data_format)
 
-    # -- shapes ---------------------------------------------------------------
-
-    def _samples_axis(self, rank):
-        return 2 if (rank == 3 and self.data_format == "channels_first") else 1
-
-    def _channels(self, shape):
-        if len(shape) == 2:
-            return 1
-        return shape[1 if self.data_format == "channels_first" else 2]
-
-    def _check_input_shape(self, shape):
-        rank = len(shape)
-        if rank not in (2, 3):
-            raise ValueError(
-                "`inputs` must be 2-D (batch, samples) or 3-D (batch, samples, channels) "
-                "/ (batch, channels, samples) per `data_format`. "
-                f"Received: inputs with shape {tuple(shape)}"
-            )
-        samples = shape[self._samples_axis(rank)]
-        if samples is None:
-            return
+    def _check_samples(self, samples, shape):
         if not self.center and samples < self.n_fft:
             raise ValueError(
                 f"With center=False the input needs at least n_fft={self.n_fft} samples. "
@@ -320,29 +392,14 @@ class STFTBase(FrontEndLayer):
             )
 
     def _num_frames(self, samples):
-        if samples is None:
-            return None
         if self.center:
             samples = samples + 2 * (self.n_fft // 2)
         return 1 + (samples - self.n_fft) // self._hop_length
-
-    def compute_output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        frames = self._num_frames(input_shape[self._samples_axis(len(input_shape))])
-        channels = self._channels(input_shape)
-        if self.data_format == "channels_last":
-            return (input_shape[0], frames, self._output_bins, channels)
-        return (input_shape[0], channels, frames, self._output_bins)
 
     # -- weights --------------------------------------------------------------
 
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        if len(input_shape) == 3 and self._channels(input_shape) is None:
-            raise ValueError(
-                "The channel axis of `inputs` must be known. "
-                f"Received: inputs with shape {tuple(input_shape)}"
-            )
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.n_fft, 1, 2 * (self.n_fft // 2 + 1)),
@@ -366,14 +423,7 @@ class STFTBase(FrontEndLayer):
 
     # -- computation ----------------------------------------------------------
 
-    def _finish(self, features):
-        return features
-
-    def call(self, inputs):
-        signals = self.cast_input(inputs)
-        self._check_input_shape(inputs.shape)
-        rank, channels = len(inputs.shape), self._channels(inputs.shape)
-        signals = F.fold_channels(signals, self.data_format)
+    def _transform(self, signals):
         if self.center:
             signals = F.center_pad(signals, self.n_fft // 2, self.pad_mode)
         kernel = ops.cast(self.kernel, self.math_dtype)
@@ -382,15 +432,7 @@ class STFTBase(FrontEndLayer):
             real, imag = F.fft_stft(signals, kernel[:, 0, 0], self._hop_length)
         else:
             real, imag = F.conv_stft(signals, kernel, self._hop_length)
-        features = self._spectral(real, imag)
-
-        def finish(x):
-            x = F.unfold_channels(x, rank, channels, self.data_format)
-            return ops.cast(self._finish(x), self.compute_dtype)
-
-        if isinstance(features, tuple):
-            return tuple(finish(x) for x in features)
-        return finish(features)
+        return self._spectral(real, imag)
 
     def get_config(self):
         config = super().get_config()
@@ -402,7 +444,6 @@ class STFTBase(FrontEndLayer):
                 "window": self.window,
                 "center": self.center,
                 "pad_mode": self.pad_mode,
-                "data_format": self.data_format,
                 "implementation": self.implementation,
             }
         )

@@ -1,18 +1,17 @@
 """The `CQT` layer: a constant-Q magnitude transform as one strided convolution."""
 
 import keras
-import numpy as np
 from keras import ops
 
 from audiofront import filters
 from audiofront import functional as F
 from audiofront.initializers import CQTKernel
-from audiofront.layers._base import PAD_MODES, FrontEndLayer, standardize_data_format
+from audiofront.layers._base import PAD_MODES, WaveformLayer
 from audiofront.validation import check_bool, check_choice, check_number, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class CQT(FrontEndLayer):
+class CQT(WaveformLayer):
     """Constant-Q transform magnitude of waveforms, with librosa's filter design.
 
     Bin ``k`` correlates the signal, around each frame's centre ``t * hop_length``, with
@@ -34,7 +33,8 @@ class CQT(FrontEndLayer):
         norm: 1 (librosa's default) or 2 normalises each wavelet by that norm; None not.
             With 2 or None, librosa's octave-wise computation scales lower octaves down
             (see `audiofront.filters.cqt_kernels`); the kernels do the same.
-        window: the wavelets' window, a name as `STFT` takes.
+        window: the wavelets' window: ``"hann"``, ``"hamming"``, ``"blackman"`` or
+            ``"rectangular"`` (each wavelet takes it at its own length).
         scale: divide bin ``k`` by ``sqrt(L_k)`` (librosa's default); else multiply the
             unnormalised response by ``L_k`` as librosa does with ``scale=False``.
         pad_mode: ``"constant"`` (zeros, librosa's default) or ``"reflect"``: how the
@@ -79,7 +79,7 @@ class CQT(FrontEndLayer):
         data_format=None,
         **kwargs,
     ):
-        super().__init__(trainable=trainable, **kwargs)
+        super().__init__(data_format=data_format, trainable=trainable, **kwargs)
         self.sample_rate = check_number("sample_rate", sample_rate, minimum=0.0, strict=True)
         self.hop_length = check_positive_int("hop_length", hop_length)
         self.fmin = None if fmin is None else check_number("fmin", fmin, minimum=0, strict=True)
@@ -87,12 +87,10 @@ class CQT(FrontEndLayer):
         self.bins_per_octave = check_positive_int("bins_per_octave", bins_per_octave)
         self.filter_scale = filter_scale
         self.norm = norm
-        if not isinstance(window, str) and np.ndim(window) == 1:
-            window = [float(v) for v in np.asarray(window, dtype=np.float64)]
-        self.window = window
+        # A name: each wavelet takes the window at its own length.
+        self.window = check_choice("window", window, filters.WINDOWS)
         self.scale = check_bool("scale", scale)
         self.pad_mode = check_choice("pad_mode", pad_mode, PAD_MODES)
-        self.data_format = standardize_data_format(data_format)
         self._recipe = dict(
             sample_rate=self.sample_rate,
             fmin=filters.C1_HZ if fmin is None else self.fmin,
@@ -104,75 +102,45 @@ class CQT(FrontEndLayer):
             scale=self.scale,
             hop_length=self.hop_length,
         )
-        # Builds the filters now: bad arguments (past Nyquist, a bad norm) raise here.
-        self._length = filters.cqt_kernels(**self._recipe).shape[0]
+        # Bad arguments (past Nyquist, a bad norm or window) raise here, not in build.
+        filters.check_cqt_norm(norm)
+        self._length = filters.cqt_lengths(
+            self.sample_rate, self._recipe["fmin"], n_bins, bins_per_octave, filter_scale, window
+        )[1]
 
     @property
     def kernel_length(self):
         """Samples per kernel: the longest wavelet, rounded up to even."""
         return self._length
 
-    # -- shapes ---------------------------------------------------------------
+    @property
+    def _output_bins(self):
+        return self.n_bins
 
-    def _samples_axis(self, rank):
-        return 2 if (rank == 3 and self.data_format == "channels_first") else 1
+    def _num_frames(self, samples):
+        return 1 + samples // self.hop_length
 
-    def _channels(self, shape):
-        if len(shape) == 2:
-            return 1
-        return shape[1 if self.data_format == "channels_first" else 2]
-
-    def _check_input_shape(self, shape):
-        if len(shape) not in (2, 3):
-            raise ValueError(
-                "`inputs` must be 2-D (batch, samples) or 3-D (batch, samples, channels) "
-                "/ (batch, channels, samples) per `data_format`. "
-                f"Received: inputs with shape {tuple(shape)}"
-            )
-        samples = shape[self._samples_axis(len(shape))]
+    def _check_samples(self, samples, shape):
         half = self._length // 2
-        if samples is not None and self.pad_mode == "reflect" and samples <= half:
+        if self.pad_mode == "reflect" and samples <= half:
             raise ValueError(
                 f"pad_mode='reflect' needs more than {half} samples (half the longest "
                 f"wavelet). Received: inputs with {samples} samples (shape {tuple(shape)}); "
                 "use pad_mode='constant' for such short inputs"
             )
 
-    def compute_output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        samples = input_shape[self._samples_axis(len(input_shape))]
-        frames = None if samples is None else 1 + samples // self.hop_length
-        channels = self._channels(input_shape)
-        if self.data_format == "channels_last":
-            return (input_shape[0], frames, self.n_bins, channels)
-        return (input_shape[0], channels, frames, self.n_bins)
-
-    # -- weights and computation ----------------------------------------------
-
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        if len(input_shape) == 3 and self._channels(input_shape) is None:
-            raise ValueError(
-                "The channel axis of `inputs` must be known. "
-                f"Received: inputs with shape {tuple(input_shape)}"
-            )
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self._length, 1, 2 * self.n_bins),
             initializer=CQTKernel(**self._recipe),
         )
 
-    def call(self, inputs):
-        signals = self.cast_input(inputs)
-        self._check_input_shape(inputs.shape)
-        rank, channels = len(inputs.shape), self._channels(inputs.shape)
-        signals = F.fold_channels(signals, self.data_format)
+    def _transform(self, signals):
         signals = F.center_pad(signals, self._length // 2, self.pad_mode)
-        kernel = ops.cast(self.kernel, self.math_dtype)
-        real, imag = F.conv_stft(signals, kernel, self.hop_length)
-        magnitude = F.magnitude_to_power(real, imag, power=1.0)
-        magnitude = F.unfold_channels(magnitude, rank, channels, self.data_format)
-        return ops.cast(magnitude, self.compute_dtype)
+        real, imag = F.conv_stft(signals, ops.cast(self.kernel, self.math_dtype), self.hop_length)
+        return F.magnitude_to_power(real, imag, power=1.0)
 
     def get_config(self):
         config = super().get_config()
@@ -188,7 +156,6 @@ class CQT(FrontEndLayer):
                 "window": self.window,
                 "scale": self.scale,
                 "pad_mode": self.pad_mode,
-                "data_format": self.data_format,
             }
         )
         return config

@@ -9,7 +9,7 @@ from keras import ops
 from audiofront import filters
 from audiofront import functional as F
 from audiofront.constraints import Clip
-from audiofront.layers._base import FrontEndLayer, standardize_data_format
+from audiofront.layers._base import WaveformLayer, add_array_weight
 from audiofront.layers.pcen import _MIN_BIAS, _MIN_SMOOTHING
 from audiofront.validation import check_choice, check_number, check_positive_int
 
@@ -24,35 +24,14 @@ _POOLING_WIDTH = 0.4
 _PCEN_INIT = {"gain": 0.96, "bias": 2.0, "root": 2.0, "smoothing": 0.04}
 
 
-def _pad_time(x, left, right):
-    """Zeros before and after axis 1 of ``x`` (concatenated: no ``ops.pad``)."""
-    parts = [x]
-    batch, rest = ops.shape(x)[0], list(x.shape[2:])
-    if left:
-        parts.insert(0, ops.zeros([batch, left] + rest, dtype=x.dtype))
-    if right:
-        parts.append(ops.zeros([batch, right] + rest, dtype=x.dtype))
-    return ops.concatenate(parts, axis=1) if len(parts) > 1 else x
-
-
 def _same_padding(kernel_size):
     """LEAF's (and Keras's) "same" padding for stride 1: ``(k - 1) // 2`` before, the rest
     after."""
     return (kernel_size - 1) // 2, kernel_size // 2
 
 
-def _weight(layer, name, value, constraint=None):
-    array = np.asarray(value, dtype=np.float64)
-    return layer.add_weight(
-        name=name,
-        shape=array.shape,
-        initializer=lambda shape, dtype=None: ops.cast(array, dtype),
-        constraint=constraint,
-    )
-
-
 @keras.saving.register_keras_serializable(package="audiofront")
-class LEAF(FrontEndLayer):
+class LEAF(WaveformLayer):
     """LEAF, the learnable audio front-end (Zeghidour et al., ICLR 2021), as speechbrain's
     ``Leaf`` (a port of google-research/leaf-audio's ``frontend.Leaf``).
 
@@ -120,7 +99,7 @@ class LEAF(FrontEndLayer):
         data_format=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(data_format=data_format, **kwargs)
         self.n_filters = check_positive_int("n_filters", n_filters)
         self.sample_rate = check_number("sample_rate", sample_rate, minimum=0, strict=True)
         self._kernel_size, self._stride = filters.leaf_lengths(
@@ -145,39 +124,15 @@ class LEAF(FrontEndLayer):
         if compression is not None:
             check_choice("compression", compression, COMPRESSIONS[:2])
         self.compression = compression
-        self.data_format = standardize_data_format(data_format)
 
     # -- shapes ---------------------------------------------------------------
 
-    def _samples_axis(self, rank):
-        return 2 if (rank == 3 and self.data_format == "channels_first") else 1
+    @property
+    def _output_bins(self):
+        return self.n_filters
 
-    def _channels(self, shape):
-        if len(shape) == 2:
-            return 1
-        return shape[1 if self.data_format == "channels_first" else 2]
-
-    def _check_input_shape(self, shape):
-        if len(shape) not in (2, 3):
-            raise ValueError(
-                "`inputs` must be 2-D (batch, samples) or 3-D (batch, samples, channels) "
-                "/ (batch, channels, samples) per `data_format`. "
-                f"Received: inputs with shape {tuple(shape)}"
-            )
-        if len(shape) == 3 and self._channels(shape) is None:
-            raise ValueError(
-                "The channel axis of `inputs` must be known. "
-                f"Received: inputs with shape {tuple(shape)}"
-            )
-
-    def compute_output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        samples = input_shape[self._samples_axis(len(input_shape))]
-        frames = None if samples is None else (samples - 1) // self._stride + 1
-        channels = self._channels(input_shape)
-        if self.data_format == "channels_last":
-            return (input_shape[0], frames, self.n_filters, channels)
-        return (input_shape[0], channels, frames, self.n_filters)
+    def _num_frames(self, samples):
+        return (samples - 1) // self._stride + 1
 
     # -- weights --------------------------------------------------------------
 
@@ -187,14 +142,16 @@ class LEAF(FrontEndLayer):
         centers, bandwidths = filters.gabor_mel_init(
             n, self.sample_rate, self.min_freq, self._max_freq, n_fft=_INIT_N_FFT
         )
-        self.center_frequencies = _weight(self, "center_frequencies", centers, Clip(0.0, math.pi))
-        self.bandwidths = _weight(
+        self.center_frequencies = add_array_weight(
+            self, "center_frequencies", centers, Clip(0.0, math.pi)
+        )
+        self.bandwidths = add_array_weight(
             self, "bandwidths", bandwidths, Clip(*filters.gabor_bandwidth_bounds(taps))
         )
-        self.pooling_widths = _weight(
+        self.pooling_widths = add_array_weight(
             self, "pooling_widths", np.full(n, _POOLING_WIDTH), Clip(2.0 / taps, 0.5)
         )
-        self.pooling_bias = _weight(self, "pooling_bias", np.ones(n))
+        self.pooling_bias = add_array_weight(self, "pooling_bias", np.ones(n))
         if self.compression == "pcen":
             constraints = {
                 "gain": Clip(0.0, 1.0),
@@ -204,7 +161,9 @@ class LEAF(FrontEndLayer):
             }
             for name, constraint in constraints.items():
                 value = np.full(n, _PCEN_INIT[name])
-                setattr(self, f"pcen_{name}", _weight(self, f"pcen_{name}", value, constraint))
+                setattr(
+                    self, f"pcen_{name}", add_array_weight(self, f"pcen_{name}", value, constraint)
+                )
         # Constant taps, as tensors once (numpy inside `call` breaks torch.compile's graph).
         self._gabor_t = ops.convert_to_tensor(
             filters.gabor_time_axis(taps)[:, None], self.math_dtype
@@ -230,7 +189,9 @@ class LEAF(FrontEndLayer):
         )
         phase = t * mu
         kernel = ops.concatenate([envelope * ops.cos(phase), envelope * ops.sin(phase)], axis=1)
-        padded = _pad_time(ops.expand_dims(waves, -1), *_same_padding(self._kernel_size))
+        padded = F.pad_along(
+            ops.expand_dims(waves, -1), _same_padding(self._kernel_size), 1, "constant"
+        )
         out = ops.conv(padded, ops.expand_dims(kernel, 1), strides=1, padding="valid")
         real, imag = out[..., : self.n_filters], out[..., self.n_filters :]
         return ops.square(real) + ops.square(imag)
@@ -240,7 +201,7 @@ class LEAF(FrontEndLayer):
         dtype = energies.dtype
         u = ops.cast(self._pooling_u, dtype)
         kernel = ops.exp(-0.5 * ops.square(u / self._per_band(self.pooling_widths, dtype)))
-        padded = _pad_time(energies, *_same_padding(self._kernel_size))
+        padded = F.pad_along(energies, _same_padding(self._kernel_size), 1, "constant")
         pooled = ops.depthwise_conv(
             padded, ops.expand_dims(kernel, -1), strides=self._stride, padding="valid"
         )
@@ -248,33 +209,23 @@ class LEAF(FrontEndLayer):
 
     def _pcen(self, x):
         """sPCEN along axis 1 of ``(N, frames, n)``, the smoother starting from the first
-        frame. In log space: nothing here grows with the length or the level."""
+        frame (`functional.pcen`, in log space: nothing grows with the length or level)."""
         dtype = x.dtype
         gain, bias, root, s = (
             self._per_band(getattr(self, f"pcen_{name}"), dtype)
             for name in ("gain", "bias", "root", "smoothing")
         )
-        smoothed = F.linear_recurrence(s * x, 1.0 - s, x[:, :1], axis=1)
-        norm = ops.exp(-gain * ops.log(smoothed + _PCEN_FLOOR))
-        power = 1.0 / root
-        # (bias + x * norm) ** power - bias ** power, without cancellation.
-        return ops.power(bias, power) * ops.expm1(power * ops.log1p(x * norm / bias))
+        return F.pcen(x, gain, bias, 1.0 / root, s, _PCEN_FLOOR, axis=1, initial=x[:, :1])
 
-    def call(self, inputs):
-        x = self.cast_input(inputs)
-        self._check_input_shape(inputs.shape)
-        rank, channels = len(inputs.shape), self._channels(inputs.shape)
-        waves = F.fold_channels(x, self.data_format)
-        energies = self._gabor_energies(waves)
-        pooled = self._pool(energies)
+    def _transform(self, waves):
+        pooled = self._pool(self._gabor_energies(waves))
         # ops.where, not ops.maximum with a Python float (float64 would round under torch).
         features = ops.where(pooled > _ENERGY_FLOOR, pooled, _ENERGY_FLOOR)
         if self.compression == "pcen":
-            features = self._pcen(features)
-        elif self.compression == "log":
-            features = ops.log(features)
-        features = F.unfold_channels(features, rank, channels, self.data_format)
-        return ops.cast(features, self.compute_dtype)
+            return self._pcen(features)
+        if self.compression == "log":
+            return ops.log(features)
+        return features
 
     def get_config(self):
         config = super().get_config()
@@ -287,7 +238,6 @@ class LEAF(FrontEndLayer):
                 "min_freq": self.min_freq,
                 "max_freq": self.max_freq,
                 "compression": self.compression,
-                "data_format": self.data_format,
             }
         )
         return config

@@ -5,14 +5,14 @@ from keras import ops
 
 from audiofront import filters
 from audiofront import functional as F
-from audiofront.layers._base import FrontEndLayer, standardize_data_format
+from audiofront.layers._base import WaveformLayer, add_array_weight
 from audiofront.validation import check_choice, check_positive_int
 
 PADDINGS = ("same", "valid")
 
 
 @keras.saving.register_keras_serializable(package="audiofront")
-class SincConv(FrontEndLayer):
+class SincConv(WaveformLayer):
     """SincNet's first layer (Ravanelli and Bengio, 2018): a 1-D convolution of the waveform
     with ``n_filters`` Hamming-windowed band-pass sinc filters whose cut-offs are learned.
 
@@ -74,7 +74,7 @@ class SincConv(FrontEndLayer):
         data_format=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(data_format=data_format, **kwargs)
         self.n_filters = check_positive_int("n_filters", n_filters)
         self.kernel_size = filters.check_sinc_kernel_size(kernel_size)
         # Checks sample_rate, min_low_hz and min_band_hz (and their room below Nyquist).
@@ -84,12 +84,8 @@ class SincConv(FrontEndLayer):
         self.min_band_hz = float(min_band_hz)
         self.stride = check_positive_int("stride", stride)
         self.padding = check_choice("padding", padding, PADDINGS)
-        self.data_format = standardize_data_format(data_format)
 
-    # -- shapes ---------------------------------------------------------------
-
-    def _samples_axis(self, rank):
-        return 2 if (rank == 3 and self.data_format == "channels_first") else 1
+    # -- shapes: mono waveforms in, (batch, steps, n_filters) out (not 4-D) ----
 
     def _check_input_shape(self, shape):
         rank = len(shape)
@@ -100,8 +96,7 @@ class SincConv(FrontEndLayer):
                 f"Received: inputs with shape {tuple(shape)}"
             )
         if rank == 3:
-            channels = shape[1 if self.data_format == "channels_first" else 2]
-            if channels != 1:
+            if self._channels(shape) != 1:
                 raise ValueError(
                     "`inputs` must have one channel: SincConv filters mono waveforms "
                     f"(data_format={self.data_format!r}). Received: inputs with shape "
@@ -136,13 +131,8 @@ class SincConv(FrontEndLayer):
         low, band = filters.sinc_cutoffs(
             self.n_filters, self.sample_rate, self.min_low_hz, self.min_band_hz
         )
-        for name, values in (("low_hz", low), ("band_hz", band)):
-            weight = self.add_weight(
-                name=name,
-                shape=(self.n_filters,),
-                initializer=lambda shape, dtype=None, v=values: ops.convert_to_tensor(v, dtype),
-            )
-            setattr(self, name, weight)
+        self.low_hz = add_array_weight(self, "low_hz", low)
+        self.band_hz = add_array_weight(self, "band_hz", band)
         # Tensors made once: numpy arrays in `call` break torch.compile's graph.
         self._time = ops.convert_to_tensor(
             filters.sinc_time_axis(self.kernel_size, self.sample_rate), self.math_dtype
@@ -200,7 +190,6 @@ class SincConv(FrontEndLayer):
                 "min_band_hz": self.min_band_hz,
                 "stride": self.stride,
                 "padding": self.padding,
-                "data_format": self.data_format,
             }
         )
         return config
