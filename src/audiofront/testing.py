@@ -2,6 +2,7 @@
 passes, and cross-backend agreement.
 
 - `assert_linear_close` / `assert_db_close`: the contract's bounds against a reference;
+- `assert_raises_naming`: a bad argument or input raises, and the message names it;
 - `run_layer_test`: config round trip, build and shapes, weight counts, dtype policy,
   compiled equals eager (and traced once, without graph breaks under ``torch.compile``) and
   the ``.keras`` round trip, on the current backend;
@@ -33,6 +34,7 @@ __all__ = [
     "to_numpy",
     "assert_linear_close",
     "assert_db_close",
+    "assert_raises_naming",
     "run_layer_test",
     "layer_case",
     "model_case",
@@ -70,6 +72,19 @@ def assert_db_close(actual, reference, top_db, atol=0.01):
         keep = np.ones(r.shape, bool) if top_db is None else r > r.max() - top_db + 1e-9
         error = np.max(np.abs(a[keep] - r[keep]))
         assert error <= atol, f"max dB error {error:.4g} > {atol} over {keep.sum()} values"
+
+
+def assert_raises_naming(fn, words, error=ValueError):
+    """``fn()`` raises ``error`` whose message contains every one of ``words`` (the
+    argument's name, the value received ...)."""
+    try:
+        fn()
+    except error as caught:
+        message = str(caught)
+    else:
+        raise AssertionError(f"no {error.__name__} raised")
+    missing = [word for word in words if word not in message]
+    assert not missing, f"{missing} not in: {message}"
 
 
 def _as_tuple(out):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from audiofront import STFT, Decibel, Filterbank, MelSpectrogram, Spectrogram
-from audiofront.testing import to_numpy
+from audiofront.testing import assert_raises_naming, to_numpy
 
 CONSTRUCTION_ERRORS = [
     # (layer, kwargs, words the message must contain)
@@ -59,10 +59,7 @@ CONSTRUCTION_ERRORS = [
     ids=[f"{c[0].__name__}-{'-'.join(c[1])}" for c in CONSTRUCTION_ERRORS],
 )
 def test_bad_argument_raises_value_error_naming_it(layer, kwargs, words):
-    with pytest.raises(ValueError) as info:
-        layer(**kwargs)
-    for word in words:
-        assert word in str(info.value), f"{word!r} not in: {info.value}"
+    assert_raises_naming(lambda: layer(**kwargs), words)
 
 
 WAVEFORM_LAYERS = [
