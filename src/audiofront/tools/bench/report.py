@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from audiofront.tools.bench import roofline
+
 __all__ = ["add_ratios", "add_roofline", "markdown_table", "render", "plot", "write"]
 
 
@@ -38,8 +40,6 @@ def add_ratios(records):
 def add_roofline(result):
     """Each GPU forward/backward record's ``roofline``: the floor time of its pass on the
     device's best measured ceilings (``machine["ceilings"]``, per backend) over its median."""
-    from audiofront.tools.bench import roofline
-
     measured = result["machine"].get("ceilings") or {}
     if not measured:
         return

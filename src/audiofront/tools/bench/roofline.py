@@ -27,7 +27,8 @@ Example:
 
 import math
 import statistics
-import time
+
+from audiofront.tools.bench.timing import timed
 
 __all__ = ["work", "measure_ceilings", "floor_ms"]
 
@@ -53,13 +54,7 @@ def work(layer, pass_, batch, samples, n_fft, hop_length, n_mels, **_):
 
 
 def _median_seconds(fn, sync, repeats=10):
-    sync(fn())
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        sync(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timed(fn, sync, warmup=0, repeats=repeats)[1])
 
 
 def measure_ceilings(sync, matmul_size=8192, copy_mib=1024):
