@@ -189,23 +189,40 @@ class LEAF(WaveformLayer):
         )
         phase = t * mu
         kernel = ops.concatenate([envelope * ops.cos(phase), envelope * ops.sin(phase)], axis=1)
-        padded = F.pad_along(
-            ops.expand_dims(waves, -1), _same_padding(self._kernel_size), 1, "constant"
-        )
-        out = ops.conv(padded, ops.expand_dims(kernel, 1), strides=1, padding="valid")
-        real, imag = out[..., : self.n_filters], out[..., self.n_filters :]
+        # By FFT: ~10x fewer operations than the direct convolution for 25 ms filters.
+        before = _same_padding(self._kernel_size)[0]
+        out = F.fft_correlate(waves, ops.transpose(kernel), before)  # (N, 2 n, samples)
+        real, imag = out[:, : self.n_filters], out[:, self.n_filters :]
         return ops.square(real) + ops.square(imag)
 
     def _pool(self, energies):
-        """Gaussian low-pass pooling per band, ``(N, samples, n)`` to ``(N, frames, n)``."""
+        """Gaussian low-pass pooling per band, ``(N, n, samples)`` to ``(N, frames, n)``.
+
+        The strided depthwise convolution as sums over blocks of ``stride`` samples: frame
+        ``f`` takes blocks ``f .. f + blocks - 1``, each weighted by its slice of the kernel
+        (elementwise products and sums along the last axis: XLA's CPU gradient of the
+        convolution took a minute on a batch of 32 x 1 s)."""
         dtype = energies.dtype
         u = ops.cast(self._pooling_u, dtype)
-        kernel = ops.exp(-0.5 * ops.square(u / self._per_band(self.pooling_widths, dtype)))
-        padded = F.pad_along(energies, _same_padding(self._kernel_size), 1, "constant")
-        pooled = ops.depthwise_conv(
-            padded, ops.expand_dims(kernel, -1), strides=self._stride, padding="valid"
+        widths = ops.reshape(ops.cast(self.pooling_widths, dtype), (-1, 1))
+        kernel = ops.exp(-0.5 * ops.square(ops.reshape(u, (1, -1)) / widths))  # (n, taps)
+        stride, taps = self._stride, self._kernel_size
+        blocks = -(-taps // stride) + 1  # one spare block: room for the "same" padding
+        samples = ops.shape(energies)[-1]
+        frames = (samples - 1) // stride + 1
+        before = _same_padding(taps)[0]
+        after = (frames + blocks - 1) * stride - samples - before
+        padded = F.pad_along(energies, (before, after), 2, "constant")
+        padded = ops.reshape(padded, (ops.shape(energies)[0], self.n_filters, -1, stride))
+        kernel = ops.reshape(
+            F.pad_along(kernel, (0, blocks * stride - taps), 1, "constant"),
+            (self.n_filters, blocks, 1, stride),
         )
-        return pooled + self._per_band(self.pooling_bias, dtype)
+        pooled = 0.0
+        for b in range(blocks):
+            stop = b + 1 - blocks if b + 1 < blocks else None
+            pooled = pooled + ops.sum(padded[:, :, b:stop] * kernel[:, b], axis=-1)
+        return ops.transpose(pooled, (0, 2, 1)) + self._per_band(self.pooling_bias, dtype)
 
     def _pcen(self, x):
         """sPCEN along axis 1 of ``(N, frames, n)``, the smoother starting from the first
