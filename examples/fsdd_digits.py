@@ -137,7 +137,27 @@ def mfcc_features(x, trainable_kernel=False, trainable_filterbank=True):
     return keras.layers.Concatenate(axis=2, name="mfcc_deltas")([mfcc, *deltas])
 
 
-FRONT_ENDS = {"mel": mel_features, "mfcc": mfcc_features}
+def leaf_features(x, trainable_kernel=False, trainable_filterbank=True):
+    """LEAF with its defaults (Gabor filters over 25 ms, Gaussian pooling every 10 ms, sPCEN),
+    ``N_MELS`` filters initialised on the mel scale up to Nyquist, ``(batch, FRAMES - 1,
+    N_MELS, 1)``: learnable from the filters on (the ``trainable_*`` flags do not apply)."""
+    return af.LEAF(n_filters=N_MELS, sample_rate=SAMPLE_RATE, max_freq=None, name="leaf")(x)
+
+
+def sinc_features(x, trainable_kernel=False, trainable_filterbank=True):
+    """SincNet's learnable band-pass filters (``N_MELS`` of them, 101 taps, cut-offs
+    initialised on the mel scale), then each band's energy over 20 ms every 10 ms in dB,
+    ``(batch, FRAMES - 1, N_MELS, 1)``: a learnable filterbank in place of the STFT and the
+    mel matrix (the ``trainable_*`` flags do not apply)."""
+    x = af.SincConv(n_filters=N_MELS, kernel_size=101, sample_rate=SAMPLE_RATE, name="sinc")(x)
+    x = keras.layers.Multiply(name="square")([x, x])
+    x = keras.layers.AveragePooling1D(2 * HOP, strides=HOP, padding="same", name="energy")(x)
+    x = keras.layers.Reshape((-1, N_MELS, 1))(x)
+    return af.Decibel(top_db=TOP_DB, name="db")(x)
+
+
+FRONT_ENDS = {"mel": mel_features, "mfcc": mfcc_features, "leaf": leaf_features,
+              "sinc": sinc_features}  # fmt: skip
 
 
 def babble_bank(x_train, count=12, voices=4, seed=0):
@@ -208,7 +228,7 @@ def cnn2d(x):
 
 def cnn1d(x):
     """1-D convolutions over time with the mel bands as channels, global average pooling."""
-    x = keras.layers.Reshape((FRAMES, x.shape[2]))(x)
+    x = keras.layers.Reshape((x.shape[1], x.shape[2]))(x)
     for filters in (64, 128, 128):
         x = keras.layers.Conv1D(filters, 5, padding="same")(x)
         x = keras.layers.BatchNormalization()(x)
@@ -333,7 +353,8 @@ def parse_args(argv=None):
         "--frontend",
         default="mel",
         choices=list(FRONT_ENDS),
-        help="features: dB mel spectrogram (default) or 13 MFCCs + deltas + delta-deltas",
+        help="features: dB mel spectrogram (default), 13 MFCCs + deltas + delta-deltas, LEAF, "
+        "or SincNet filters with log energies",
     )
     parser.add_argument(
         "--simulate",

@@ -144,6 +144,42 @@ def test_no_peers_no_compile_and_layers(tmp_path):
 
 
 @pytest.mark.slow
+def test_cqt_and_leaf_rows_and_their_peers(tmp_path):
+    """CQT next to librosa (and nnAudio's two CQTs under torch); LEAF next to MelSpectrogram
+    on the same batch (the 10x budget), forward and backward, and speechbrain's Leaf or a
+    note saying why not."""
+    result = run_bench(
+        "--backends", BACKEND, "--layers", "CQT,LEAF", "--workload", "custom", "--batch", "1",
+        "--seconds", "1.0", "--repeats", "1", "--warmup", "0", "--backward",
+        "--implementations", "auto,conv", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "bench.json").read_text())
+    rows = {(r["layer"], r["implementation"], r["mode"], r["pass"]) for r in data["records"]}
+    for layer in ("CQT", "LEAF"):  # no STFT path to force: one row per mode and pass
+        ours = {row[1:] for row in rows if row[0] == layer and row[1].startswith("audiofront:")}
+        assert ours == {
+            (f"audiofront:{layer}", mode, pass_)
+            for mode in ("eager", "compiled")
+            for pass_ in ("forward", "backward")
+        }
+    assert ("CQT", "librosa", "eager", "forward") in rows
+    assert not any(row[0] == "LEAF" and row[1] == "librosa" for row in rows)
+    mel = "MelSpectrogram, same batch (audiofront)"
+    assert {row[2:] for row in rows if row[:2] == ("LEAF", mel)} == {
+        (mode, pass_) for mode in ("eager", "compiled") for pass_ in ("forward", "backward")
+    }
+    if BACKEND == "torch":
+        for name in ("nnAudio.CQT1992v2", "nnAudio.CQT2010v2"):
+            assert {("CQT", name, "eager", p) for p in ("forward", "backward")} <= rows
+        assert ("LEAF", "speechbrain.Leaf", "eager", "backward") in rows or any(
+            "LEAF peer not importable" in n for n in data["notes"]
+        )
+    leaf = [r for r in data["records"] if r["implementation"] == "audiofront:LEAF"]
+    assert all(r["ratio_to_fastest_peer"] > 0 for r in leaf)
+
+
+@pytest.mark.slow
 def test_kapre_overhead_experiment_records(tmp_path):
     result = run_bench(
         "--backends",

@@ -96,6 +96,27 @@ def test_mfcc_front_end_stacks_13_coefficients_with_their_deltas():
         fsdd.build_model("cnn1d", frontend="gammatone")
 
 
+@pytest.mark.parametrize(
+    "frontend, weights",
+    [
+        ("leaf", {"center_frequencies", "bandwidths", "pooling_widths", "pooling_bias",
+                  "pcen_gain", "pcen_bias", "pcen_root", "pcen_smoothing"}),
+        ("sinc", {"low_hz", "band_hz"}),
+    ],
+)  # fmt: skip
+def test_learnable_front_ends_give_a_band_per_filter_and_save(frontend, weights, tmp_path):
+    fsdd = load_example()
+    model = fsdd.build_model("cnn1d", frontend=frontend)
+    layer = model.get_layer(frontend)
+    assert {w.name for w in layer.trainable_weights} == weights
+    assert model.get_layer("normalize").input.shape == (None, fsdd.FRAMES - 1, fsdd.N_MELS, 1)
+    x, _ = fsdd.load_split(None, "test", limit=3)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
 @pytest.mark.slow
 def test_example_runs_in_reduced_mode(tmp_path):
     """What CI runs: the default family with MFCCs and the simulation, a few steps, scored

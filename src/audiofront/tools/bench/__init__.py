@@ -38,6 +38,7 @@ from audiofront.tools.progress import run_worker
 __all__ = [
     "WORKLOADS",
     "BENCH_LAYERS",
+    "FRONT_ENDS",
     "BACKENDS",
     "IMPLEMENTATIONS",
     "run",
@@ -61,7 +62,9 @@ WORKLOADS = {
         batch=32, seconds=1.0, sample_rate=16000, n_fft=512, hop_length=160, n_mels=64, decibel=True
     ),
 }
-BENCH_LAYERS = ("MelSpectrogram", "MFCC", "Spectrogram", "STFT")
+# The last two have no FFT chain: they are timed against peers of their own (`peers`).
+FRONT_ENDS = ("CQT", "LEAF")
+BENCH_LAYERS = ("MelSpectrogram", "MFCC", "Spectrogram", "STFT", *FRONT_ENDS)
 BACKENDS = ("jax", "torch", "tensorflow")
 
 
@@ -155,13 +158,15 @@ def _check_implementations(implementations):
 
 
 def _jobs(base, layers, backends, timing, peers, device, overhead, memory):
-    """One worker spec per (backend, layer), the memory probes, and librosa (numpy)."""
+    """One worker spec per (backend, layer), the memory probes (the first FFT-chain layer),
+    and librosa (numpy; it has no LEAF)."""
     jobs = []
+    probed = next((layer for layer in layers if layer not in FRONT_ENDS), None)
     for backend in backends:
         for index, layer in enumerate(layers):
             common = dict(base, backend=backend, layer=layer, device=device)
             jobs.append(dict(common, **timing, peers=peers, overhead=overhead and index == 0))
-            if memory and index == 0:
+            if memory and layer == probed:  # against the native FFT chain
                 jobs += [dict(common, memory=target) for target in ("audiofront", "native")]
     if peers and device == "cpu":
         numpy_timing = dict(timing, backward=False, compile=False)
@@ -169,6 +174,7 @@ def _jobs(base, layers, backends, timing, peers, device, overhead, memory):
             dict(base, backend="numpy", layer=layer, device="cpu", peers=True, overhead=False,
                  **numpy_timing)
             for layer in layers
+            if layer != "LEAF"
         ]  # fmt: skip
     return jobs
 

@@ -1,7 +1,10 @@
 """What the bench times: audiofront's layer, and its peers: the backend's native FFT chain,
 Keras's own layers, librosa (numpy), nnAudio (torch) and Kapre (TensorFlow), each built for
 a workload spec (``n_fft``, ``hop_length``, ``n_mels``, ``decibel``, ``sample_rate``,
-``layer``, ``params``)."""
+``layer``, ``params``). The front-ends that no FFT chain computes have peers of their own:
+CQT (librosa's defaults, 84 bins from C1) next to nnAudio's two CQTs and ``librosa.cqt``;
+LEAF (``n_mels`` filters) next to speechbrain's ``Leaf`` (torch, where it imports) and
+audiofront's ``MelSpectrogram`` on the same batch, the cost LEAF is held to."""
 
 import numpy as np
 
@@ -14,6 +17,7 @@ __all__ = [
     "librosa_function",
     "nnaudio_module",
     "kapre_layer",
+    "front_end_peers",
 ]
 
 
@@ -66,7 +70,18 @@ def audiofront_layer(spec, trainable):
         return audiofront.Spectrogram(**common, decibel=spec["decibel"], trainable_kernel=trainable)
     if layer == "STFT":
         return audiofront.STFT(**common, mode="power", trainable=trainable)
-    raise ValueError(f"bench supports STFT, Spectrogram, MelSpectrogram and MFCC; got {layer}")
+    if layer == "CQT":
+        return audiofront.CQT(
+            sample_rate=spec["sample_rate"], hop_length=spec["hop_length"], trainable=trainable,
+            **spec.get("params", {}),
+        )  # fmt: skip
+    if layer == "LEAF":  # always trainable
+        return audiofront.LEAF(
+            n_filters=spec["n_mels"], sample_rate=spec["sample_rate"], **spec.get("params", {})
+        )
+    raise ValueError(
+        f"bench supports STFT, Spectrogram, MelSpectrogram, MFCC, CQT and LEAF; got {layer}"
+    )
 
 
 def _torch_chain(spec, mel):
@@ -189,6 +204,11 @@ def librosa_function(spec):
     kw = dict(n_fft=spec["n_fft"], hop_length=spec["hop_length"], center=True, pad_mode="constant")
 
     def fn(x):
+        if spec["layer"] == "CQT":
+            return np.abs(
+                librosa.cqt(x, sr=spec["sample_rate"], hop_length=spec["hop_length"],
+                            pad_mode="constant", **spec.get("params", {}))
+            )  # fmt: skip
         if spec["layer"] == "MFCC":
             return librosa.feature.mfcc(
                 y=x, sr=spec["sample_rate"], n_mels=spec["n_mels"], n_mfcc=N_MFCC, **kw
@@ -271,3 +291,41 @@ def kapre_layer(spec):
         hop_length=spec["hop_length"],
         return_decibel=spec["decibel"],
     )
+
+
+def _nnaudio_cqts(spec, trainable):
+    import nnAudio.features as features
+
+    from audiofront import filters as af_filters
+    from audiofront.tools import backend
+
+    params = dict(spec.get("params", {}))
+    kwargs = dict(
+        sr=spec["sample_rate"], hop_length=spec["hop_length"],
+        fmin=params.get("fmin", af_filters.C1_HZ), n_bins=params.get("n_bins", 84),
+        bins_per_octave=params.get("bins_per_octave", 12), output_format="Magnitude",
+        pad_mode="constant", trainable=trainable, verbose=False,
+    )  # fmt: skip
+    device = "cuda" if backend.device_kind() == "gpu" else "cpu"
+    for name in ("CQT1992v2", "CQT2010v2"):
+        module = getattr(features, name)(**kwargs).to(device)
+        yield f"nnAudio.{name}", module, module
+
+
+def _speechbrain_leaf(spec, trainable):
+    from speechbrain.lobes.features import Leaf  # needs torchaudio (tests/standins has one)
+
+    from audiofront.tools import backend
+
+    module = Leaf(out_channels=spec["n_mels"], in_channels=1, sample_rate=spec["sample_rate"])
+    module = module.to("cuda" if backend.device_kind() == "gpu" else "cpu")
+    module.requires_grad_(trainable)
+    yield "speechbrain.Leaf", module, module
+
+
+def front_end_peers(spec, trainable):
+    """``(name, fn, module)`` for each torch peer of CQT or LEAF where it imports
+    (nnAudio's CQT1992v2 and CQT2010v2; speechbrain's Leaf); ImportError where none does."""
+    if spec["layer"] == "CQT":
+        return list(_nnaudio_cqts(spec, trainable))
+    return list(_speechbrain_leaf(spec, trainable))

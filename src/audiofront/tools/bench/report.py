@@ -46,7 +46,11 @@ def add_roofline(result):
     best = {k: max(c[k] for c in measured.values()) for k in ("flops", "bandwidth")}
     result["machine"]["roofline"] = best
     for r in _timings(result["records"]):
-        if r["device"] == "gpu" and r["pass"] in ("forward", "backward"):
+        if (
+            r["device"] == "gpu"
+            and r["pass"] in ("forward", "backward")
+            and r["layer"] in roofline.LAYERS
+        ):
             settings = dict(result["settings"], layer=r["layer"])
             flops, nbytes = roofline.work(pass_=r["pass"], **settings)
             r["floor_ms"] = roofline.floor_ms(flops, nbytes, best)

@@ -30,7 +30,9 @@ import statistics
 
 from audiofront.tools.bench.timing import timed
 
-__all__ = ["work", "measure_ceilings", "floor_ms"]
+__all__ = ["LAYERS", "work", "measure_ceilings", "floor_ms"]
+
+LAYERS = ("STFT", "Spectrogram", "MelSpectrogram", "MFCC")  # the layers whose work is counted
 
 N_MFCC = 20  # the bench's MFCC (see `peers`)
 

@@ -13,7 +13,7 @@ import traceback
 
 import numpy as np
 
-from audiofront.tools.bench import peers, roofline
+from audiofront.tools.bench import FRONT_ENDS, peers, roofline
 from audiofront.tools.bench.experiments import overhead_experiment
 from audiofront.tools.bench.memory import measure_memory
 from audiofront.tools.bench.timing import record, timed
@@ -73,6 +73,8 @@ def _audiofront(m, x, compile_fn):
     name = f"audiofront:{m.spec['layer']}"
     for implementation in m.spec.get("implementations", ("auto",)):
         spec = m.spec
+        if implementation != "auto" and spec["layer"] in FRONT_ENDS:
+            continue  # no STFT path to choose
         if implementation != "auto":  # one STFT path forced: its own row
             spec = dict(spec, params=dict(spec["params"], implementation=implementation))
         row = name if implementation == "auto" else f"{name}[{implementation}]"
@@ -88,10 +90,39 @@ def _audiofront(m, x, compile_fn):
             m.add(name, mode, "backward", compile_fn(grad) if mode == "compiled" else grad, x)
 
 
+def _front_end_peers(m, x, compile_fn):
+    """CQT's and LEAF's peers (`peers.front_end_peers`); for LEAF also audiofront's
+    MelSpectrogram on the same batch (the cost LEAF is held to: at most 10x, both passes)."""
+    from audiofront.tools import backend
+
+    spec = m.spec
+    if spec["layer"] == "LEAF":
+        for trainable, pass_ in ((False, "forward"), (True, "backward")[: spec["backward"]]):
+            mel = peers.audiofront_layer(dict(spec, layer="MelSpectrogram"), trainable)
+            mel(x)
+            fn = backend.gradient_function(mel) if trainable else mel
+            m.add_modes("MelSpectrogram, same batch (audiofront)", pass_, fn, x, compile_fn)
+    if spec["backend"] != "torch":
+        return
+    try:
+        for trainable, pass_ in ((False, "forward"), (True, "backward")):
+            if trainable and not spec["backward"]:
+                break
+            for name, fn, module in peers.front_end_peers(spec, trainable):
+                if trainable:
+                    fn = _torch_grad_fn(fn, module)
+                m.add(name, "eager", pass_, fn, x)
+    except ImportError as error:
+        m.notes.append(f"{spec['layer']} peer not importable: {error}")
+
+
 def _peers(m, x, compile_fn):
     from audiofront.tools import backend
 
     spec = m.spec
+    if spec["layer"] in FRONT_ENDS:
+        _front_end_peers(m, x, compile_fn)
+        return
     name, chain = peers.native_chain(spec)
     m.add_modes(name, "forward", chain, x, compile_fn)
     try:
