@@ -452,6 +452,22 @@ def _recurrence_unknown_length(x, decay, axis):
     return ops.moveaxis(y, 0, axis)
 
 
+def _smoother(x, smoothing, initial, axis):
+    """``M[t] = (1 - s) M[t-1] + s x[t]`` from ``M[-1] = initial`` (`linear_recurrence`),
+    with the gradient with respect to a tensor ``s`` taken from its own recurrence,
+    ``dM[t] = (1 - s) dM[t-1] + x[t] - M[t-1]``, not by differentiating the scan: that
+    derivative is a difference of two sums ~1/s times larger than it, which float32 left
+    1e-4 apart between backends (PCEN's smoothing weight, LEAF's sPCEN)."""
+    if isinstance(smoothing, (int, float)):
+        return linear_recurrence(smoothing * x, 1.0 - smoothing, initial, axis)
+    constant = ops.stop_gradient(smoothing)
+    smoothed = linear_recurrence(constant * x, 1.0 - constant, initial, axis)
+    first = ops.zeros_like(take_along(x, axis, 0, 1)) + initial
+    previous = ops.concatenate([first, take_along(smoothed, axis, 0, -1)], axis=axis)
+    derivative = linear_recurrence(ops.stop_gradient(x - previous), 1.0 - constant, 0.0, axis)
+    return smoothed + (smoothing - constant) * ops.stop_gradient(derivative)
+
+
 def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0):
     """``librosa.pcen`` along ``axis`` (time) with its default initial state.
 
@@ -463,7 +479,7 @@ def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0):
     broadcast against ``x`` (one per band); ``power == 0`` and ``bias == 0`` take
     librosa's special forms when they are numbers.
     """
-    smoothed = linear_recurrence(smoothing * x, 1.0 - smoothing, initial, axis)
+    smoothed = _smoother(x, smoothing, initial, axis)
     norm = ops.exp(-gain * (math.log(eps) + ops.log1p(smoothed / eps)))
     if isinstance(power, (int, float)) and power == 0:
         return ops.log1p(x * norm)
