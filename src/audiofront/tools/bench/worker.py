@@ -97,7 +97,7 @@ def _front_end_peers(m, x, compile_fn):
 
     spec = m.spec
     if spec["layer"] == "LEAF":
-        for trainable, pass_ in ((False, "forward"), (True, "backward")[: spec["backward"]]):
+        for trainable, pass_ in ((False, "forward"), (True, "backward"))[: 1 + spec["backward"]]:
             mel = peers.audiofront_layer(dict(spec, layer="MelSpectrogram"), trainable)
             mel(x)
             fn = backend.gradient_function(mel) if trainable else mel
