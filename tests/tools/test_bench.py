@@ -147,29 +147,23 @@ def test_no_peers_no_compile_and_layers(tmp_path):
 def test_cqt_and_leaf_rows_and_their_peers(tmp_path):
     """CQT next to librosa (and nnAudio's two CQTs under torch); LEAF next to MelSpectrogram
     on the same batch (the 10x budget), forward and backward, and speechbrain's Leaf or a
-    note saying why not."""
+    note saying why not. Eager only: compiling these graphs is most of the cost here."""
     result = run_bench(
         "--backends", BACKEND, "--layers", "CQT,LEAF", "--workload", "custom", "--batch", "1",
-        "--seconds", "1.0", "-p", "hop_length=128",  # nnAudio's CQT2010v2 needs 2**6 | hop
-        "--repeats", "1", "--warmup", "0", "--backward", "--implementations", "auto,conv",
-        "--out", str(tmp_path),
+        "--seconds", "0.5", "-p", "hop_length=128",  # nnAudio's CQT2010v2 needs 2**6 | hop
+        "--repeats", "1", "--warmup", "0", "--backward", "--no-compile",
+        "--implementations", "auto,conv", "--out", str(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "bench.json").read_text())
     rows = {(r["layer"], r["implementation"], r["mode"], r["pass"]) for r in data["records"]}
-    for layer in ("CQT", "LEAF"):  # no STFT path to force: one row per mode and pass
+    for layer in ("CQT", "LEAF"):  # no STFT path to force: one row per pass
         ours = {row[1:] for row in rows if row[0] == layer and row[1].startswith("audiofront:")}
-        assert ours == {
-            (f"audiofront:{layer}", mode, pass_)
-            for mode in ("eager", "compiled")
-            for pass_ in ("forward", "backward")
-        }
+        assert ours == {(f"audiofront:{layer}", "eager", p) for p in ("forward", "backward")}
     assert ("CQT", "librosa", "eager", "forward") in rows
     assert not any(row[0] == "LEAF" and row[1] == "librosa" for row in rows)
     mel = "MelSpectrogram, same batch (audiofront)"
-    assert {row[2:] for row in rows if row[:2] == ("LEAF", mel)} == {
-        (mode, pass_) for mode in ("eager", "compiled") for pass_ in ("forward", "backward")
-    }
+    assert {row[3] for row in rows if row[:2] == ("LEAF", mel)} == {"forward", "backward"}
     if BACKEND == "torch":
         for name in ("nnAudio.CQT1992v2", "nnAudio.CQT2010v2"):
             assert {("CQT", name, "eager", p) for p in ("forward", "backward")} <= rows
