@@ -272,12 +272,17 @@ def fft_convolve(x, h):
     broadcasting against ``x``) along the last axis: the first ``samples`` of the full
     convolution, by FFT (zero-padded, so no wrap-around)."""
     samples = ops.shape(x)[-1]
-    n = fft_length(samples, h.shape[-1])
+    return _full_convolution(x, h, fft_length(samples, h.shape[-1]))[..., :samples]
+
+
+def _full_convolution(x, h, n):
+    """The linear convolution of ``x`` and ``h`` along the last axis (broadcasting), by FFTs
+    of ``n`` points (at least the sum of their lengths minus one)."""
     x_real, x_imag = ops.rfft(_zero_pad_last(x, n))
     h_real, h_imag = ops.rfft(_zero_pad_last(h, n))
     real = x_real * h_real - x_imag * h_imag
     imag = x_real * h_imag + x_imag * h_real
-    return ops.irfft((real, imag), fft_length=n)[..., :samples]
+    return ops.irfft((real, imag), fft_length=n)
 
 
 def _smooth_length(n):
@@ -303,12 +308,9 @@ def fft_correlate(x, kernels, before):
     kernels are long."""
     samples, taps = ops.shape(x)[-1], kernels.shape[-1]
     n = _smooth_length(samples + taps - 1) if isinstance(samples, int) else samples + taps - 1
-    x_real, x_imag = ops.rfft(ops.expand_dims(_zero_pad_last(x, n), -2))
-    h_real, h_imag = ops.rfft(_zero_pad_last(ops.flip(kernels, axis=-1), n))
-    real = x_real * h_real - x_imag * h_imag
-    imag = x_real * h_imag + x_imag * h_real
+    full = _full_convolution(ops.expand_dims(x, -2), ops.flip(kernels, axis=-1), n)
     start = taps - 1 - before  # where the kernel's tap `before` meets sample 0
-    return ops.irfft((real, imag), fft_length=n)[..., start : start + samples]
+    return full[..., start : start + samples]
 
 
 def fft_filter(x, response):

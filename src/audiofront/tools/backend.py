@@ -26,6 +26,7 @@ __all__ = [
     "trace_count",
     "sync",
     "device_kind",
+    "torch_device",
     "to_device",
     "disable_tf32",
     "gradient_function",
@@ -72,6 +73,11 @@ def device_kind():
     from audiofront.dispatch import current_device
 
     return current_device()
+
+
+def torch_device():
+    """The torch device name of `device_kind` (``"cuda"`` or ``"cpu"``), for torch peers."""
+    return "cuda" if device_kind() == "gpu" else "cpu"
 
 
 def to_device(x):

@@ -248,7 +248,7 @@ def nnaudio_module(spec, trainable):
             trainable_STFT=trainable,
             **kwargs,
         )
-        return m.to("cuda" if backend.device_kind() == "gpu" else "cpu"), m
+        return m.to(backend.torch_device()), m
     if _is_mel(spec):
         m = features.MelSpectrogram(
             sr=spec["sample_rate"],
@@ -259,7 +259,7 @@ def nnaudio_module(spec, trainable):
         )
     else:
         m = features.STFT(output_format="Magnitude", trainable=trainable, **kwargs)
-    m = m.to("cuda" if backend.device_kind() == "gpu" else "cpu")
+    m = m.to(backend.torch_device())
     if spec["decibel"] and _is_mel(spec):
 
         def fn(x):
@@ -306,9 +306,8 @@ def _nnaudio_cqts(spec, trainable):
         bins_per_octave=params.get("bins_per_octave", 12), output_format="Magnitude",
         pad_mode="constant", trainable=trainable, verbose=False,
     )  # fmt: skip
-    device = "cuda" if backend.device_kind() == "gpu" else "cpu"
     for name in ("CQT1992v2", "CQT2010v2"):
-        module = getattr(features, name)(**kwargs).to(device)
+        module = getattr(features, name)(**kwargs).to(backend.torch_device())
         yield f"nnAudio.{name}", module, module
 
 
@@ -318,7 +317,7 @@ def _speechbrain_leaf(spec, trainable):
     from audiofront.tools import backend
 
     module = Leaf(out_channels=spec["n_mels"], in_channels=1, sample_rate=spec["sample_rate"])
-    module = module.to("cuda" if backend.device_kind() == "gpu" else "cpu")
+    module = module.to(backend.torch_device())
     module.requires_grad_(trainable)
     yield "speechbrain.Leaf", module, module
 

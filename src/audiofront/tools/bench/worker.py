@@ -96,8 +96,9 @@ def _front_end_peers(m, x, compile_fn):
     from audiofront.tools import backend
 
     spec = m.spec
+    passes = ((False, "forward"), (True, "backward"))[: 1 + spec["backward"]]
     if spec["layer"] == "LEAF":
-        for trainable, pass_ in ((False, "forward"), (True, "backward"))[: 1 + spec["backward"]]:
+        for trainable, pass_ in passes:
             mel = peers.audiofront_layer(dict(spec, layer="MelSpectrogram"), trainable)
             mel(x)
             fn = backend.gradient_function(mel) if trainable else mel
@@ -105,9 +106,7 @@ def _front_end_peers(m, x, compile_fn):
     if spec["backend"] != "torch":
         return
     try:
-        for trainable, pass_ in ((False, "forward"), (True, "backward")):
-            if trainable and not spec["backward"]:
-                break
+        for trainable, pass_ in passes:
             for name, fn, module in peers.front_end_peers(spec, trainable):
                 if trainable:
                     fn = _torch_grad_fn(fn, module)
