@@ -454,7 +454,7 @@ def _recurrence_unknown_length(x, decay, axis):
     return ops.moveaxis(y, 0, axis)
 
 
-def _smoother(x, smoothing, initial, axis):
+def pcen_smoother(x, smoothing, initial, axis):
     """``M[t] = (1 - s) M[t-1] + s x[t]`` from ``M[-1] = initial`` (`linear_recurrence`),
     with the gradient with respect to a tensor ``s`` taken from its own recurrence,
     ``dM[t] = (1 - s) dM[t-1] + x[t] - M[t-1]``, not by differentiating the scan: that
@@ -470,7 +470,7 @@ def _smoother(x, smoothing, initial, axis):
     return smoothed + (smoothing - constant) * ops.stop_gradient(derivative)
 
 
-def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0):
+def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0, smoothed=None):
     """``librosa.pcen`` along ``axis`` (time) with its default initial state.
 
     The smoother ``M[t] = (1 - s) M[t-1] + s x[t]`` starts from ``M[-1] = initial``: 1 by
@@ -479,9 +479,12 @@ def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0):
     then ``(bias + x / (eps + M) ** gain) ** power - bias ** power`` in librosa's log-space
     form. ``gain``, ``bias``, ``power`` and ``smoothing`` are numbers, or tensors that
     broadcast against ``x`` (one per band); ``power == 0`` and ``bias == 0`` take
-    librosa's special forms when they are numbers.
+    librosa's special forms when they are numbers. ``smoothed``, when given, is ``M`` from
+    `pcen_smoother` (a stream keeps its last frame), and ``smoothing`` and ``initial`` are
+    then unused.
     """
-    smoothed = _smoother(x, smoothing, initial, axis)
+    if smoothed is None:
+        smoothed = pcen_smoother(x, smoothing, initial, axis)
     norm = ops.exp(-gain * (math.log(eps) + ops.log1p(smoothed / eps)))
     if isinstance(power, (int, float)) and power == 0:
         return ops.log1p(x * norm)

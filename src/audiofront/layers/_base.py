@@ -370,6 +370,7 @@ class STFTBase(WaveformLayer):
         pad_mode="constant",
         data_format=None,
         implementation="auto",
+        stateful=False,
         **kwargs,
     ):
         super().__init__(data_format=data_format, **kwargs)
@@ -377,8 +378,28 @@ class STFTBase(WaveformLayer):
         resolve_framing(self, n_fft, hop_length, win_length, window)
         self.center = check_bool("center", center)
         self.pad_mode = check_choice("pad_mode", pad_mode, PAD_MODES)
+        self.stateful = check_bool("stateful", stateful)
+        if self.stateful and self.center:
+            raise ValueError(
+                "`stateful=True` needs `center=False`: a stream has no end to pad. "
+                "Received: stateful=True, center=True"
+            )
+
+    @property
+    def _kept_samples(self):
+        """What a stateful layer carries from one call to the next: the last ``n_fft -
+        hop_length`` samples (none when the hop is at least a frame)."""
+        return max(self.n_fft - self._hop_length, 0)
 
     def _check_samples(self, samples, shape):
+        if self.stateful:
+            if samples % self._hop_length:
+                raise ValueError(
+                    "With stateful=True each chunk must hold a whole number of hops, "
+                    f"k * hop_length = k * {self._hop_length} samples (k frames). "
+                    f"Received: inputs with {samples} samples (shape {tuple(shape)})"
+                )
+            return
         if not self.center and samples < self.n_fft:
             raise ValueError(
                 f"With center=False the input needs at least n_fft={self.n_fft} samples. "
@@ -392,6 +413,8 @@ class STFTBase(WaveformLayer):
             )
 
     def _num_frames(self, samples):
+        if self.stateful:
+            return samples // self._hop_length
         if self.center:
             samples = samples + 2 * (self.n_fft // 2)
         return 1 + (samples - self.n_fft) // self._hop_length
@@ -407,6 +430,29 @@ class STFTBase(WaveformLayer):
             trainable=self._kernel_trainable,
         )
         self._path = self._resolve_implementation()
+        if self.stateful and self._kept_samples:
+            self._build_stream_buffer(input_shape)
+
+    def _build_stream_buffer(self, input_shape):
+        batch, channels = input_shape[0], self._channels(input_shape)
+        if batch is None:
+            raise ValueError(
+                "`stateful=True` needs a fixed batch size: the layer keeps samples per "
+                "example, e.g. keras.Input(shape=..., batch_size=1). "
+                f"Received: inputs with shape {tuple(input_shape)}"
+            )
+        self.stream_buffer = self.add_weight(
+            name="stream_buffer",
+            shape=(batch * channels, self._kept_samples),
+            initializer="zeros",
+            trainable=False,
+        )
+
+    def reset_state(self):
+        """Forgets the stream (a stateful layer's kept samples are zeros again), as Keras
+        RNNs do; a no-op for a layer that is not stateful."""
+        if self.stateful and self.built and self._kept_samples:
+            self.stream_buffer.assign(ops.zeros_like(self.stream_buffer.value))
 
     def _resolve_implementation(self):
         """``"conv"`` or ``"fft"``, fixed when the layer is built (see `implementation`)."""
@@ -424,6 +470,12 @@ class STFTBase(WaveformLayer):
     # -- computation ----------------------------------------------------------
 
     def _transform(self, signals):
+        if self.stateful and self._kept_samples:
+            kept = ops.cast(self.stream_buffer, signals.dtype)
+            signals = ops.concatenate([kept, signals], axis=-1)
+            self.stream_buffer.assign(
+                ops.cast(signals[:, -self._kept_samples :], self.stream_buffer.dtype)
+            )
         if self.center:
             signals = F.center_pad(signals, self.n_fft // 2, self.pad_mode)
         kernel = ops.cast(self.kernel, self.math_dtype)
@@ -445,6 +497,7 @@ class STFTBase(WaveformLayer):
                 "center": self.center,
                 "pad_mode": self.pad_mode,
                 "implementation": self.implementation,
+                "stateful": self.stateful,
             }
         )
         return config
@@ -461,8 +514,21 @@ def check_power(power, decibel_on):
     return power
 
 
+def check_streaming_decibel(ref, top_db):
+    """Raises unless the dB stage is the same per chunk as on the whole stream: a number
+    ``ref`` and no ``top_db`` clip (both per-example statistics of the whole signal)."""
+    if ref == "max" or top_db is not None:
+        raise ValueError(
+            "`stateful=True` with a dB output needs `top_db=None` and a number `ref`: "
+            "ref='max' and the top_db clip are statistics of the whole signal, which a "
+            f"stream does not have. Received: ref={ref!r}, top_db={top_db!r}"
+        )
+
+
 class SpectralBase(STFTBase):
     """`STFTBase` plus ``power``, the optional dB stage and ``trainable_kernel``."""
+
+    _always_decibel = False  # MFCC's dB stage is not optional
 
     def __init__(
         self,
@@ -483,6 +549,8 @@ class SpectralBase(STFTBase):
         self.top_db = top_db
         self.trainable_kernel = check_bool("trainable_kernel", trainable_kernel)
         self._kernel_trainable = self.trainable_kernel
+        if self.stateful and (self.decibel or self._always_decibel):
+            check_streaming_decibel(ref, top_db)
 
     def _finish(self, features):
         if not self.decibel:

@@ -36,6 +36,8 @@ class MelSpectrogram(SpectralBase):
             only) or ``"auto"``: the conv when the kernel is trainable, else the path
             measured faster on this backend and device (`audiofront.dispatch`). Both
             meet the same numeric bounds.
+        stateful: as `STFT`; with ``decibel=True`` it needs ``top_db=None`` and a number
+            ``ref`` (the others are statistics of the whole signal).
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
     Input shape:

@@ -33,6 +33,7 @@ class MFCC(MelSpectrogram):
         trainable_kernel, trainable_filterbank: as `MelSpectrogram`.
         data_format: ``"channels_last"`` or ``"channels_first"``.
         implementation: as `STFT`.
+        stateful: as `STFT`; it needs ``top_db=None`` and a number ``ref``.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
     Input shape:
@@ -50,6 +51,8 @@ class MFCC(MelSpectrogram):
     >>> tuple(MFCC(sample_rate=8000, n_mfcc=13, n_fft=256, n_mels=40)(x).shape)
     (2, 126, 13, 1)
     """
+
+    _always_decibel = True
 
     def __init__(
         self,

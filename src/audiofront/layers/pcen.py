@@ -45,6 +45,9 @@ class PCEN(FrontEndLayer):
         time_constant: the smoother's time constant in seconds, > 0.
         eps: the floor under ``M``, > 0.
         trainable: learn the four per-band parameters.
+        stateful: keep the smoother's last frame from one call to the next, so that
+            consecutive chunks of frames give what the whole stream gives (streaming);
+            needs a fixed batch size. `reset_state` starts over from ``M[-1] = 1``.
         data_format: ``"channels_last"`` or ``"channels_first"``.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
@@ -74,6 +77,7 @@ class PCEN(FrontEndLayer):
         time_constant=0.4,
         eps=1e-6,
         trainable=False,
+        stateful=False,
         data_format=None,
         **kwargs,
     ):
@@ -85,6 +89,7 @@ class PCEN(FrontEndLayer):
         self.power = check_number("power", power, minimum=0, strict=trainable)
         self.time_constant = check_number("time_constant", time_constant, minimum=0, strict=True)
         self.eps = check_number("eps", eps, minimum=0, strict=True)
+        self.stateful = check_bool("stateful", stateful)
         self.data_format = standardize_data_format(data_format)
         self._smoothing = float(filters.pcen_smoothing(time_constant, sample_rate, hop_length))
 
@@ -115,6 +120,31 @@ class PCEN(FrontEndLayer):
                 constraint=constraint,
             )
             setattr(self, f"{name}_weight", weight)
+        if self.stateful:
+            if None in (input_shape[0], input_shape[self._channel_axis]):
+                raise ValueError(
+                    "`stateful=True` needs a fixed batch size and channel count: the layer "
+                    "keeps a smoother per example, e.g. keras.Input(shape=..., batch_size=1). "
+                    f"Received: inputs with shape {tuple(input_shape)}"
+                )
+            state_shape = list(input_shape)
+            state_shape[self._axes[0]] = 1
+            self.smoother_state = self.add_weight(
+                name="smoother_state",
+                shape=tuple(state_shape),
+                initializer="ones",  # librosa's M[-1] = 1
+                trainable=False,
+            )
+
+    @property
+    def _channel_axis(self):
+        return 3 if self.data_format == "channels_last" else 1
+
+    def reset_state(self):
+        """Starts the stream over (the smoother from ``M[-1] = 1``), as Keras RNNs do; a
+        no-op for a layer that is not stateful."""
+        if self.stateful and self.built:
+            self.smoother_state.assign(ops.ones_like(self.smoother_state.value))
 
     def call(self, inputs):
         x = self.cast_input(inputs)
@@ -127,14 +157,21 @@ class PCEN(FrontEndLayer):
         # librosa's special forms for power == 0 and bias == 0 (never when trainable).
         power = 0.0 if self.power == 0 else per_band(self.power_weight)
         bias = 0.0 if self.bias == 0 else per_band(self.bias_weight)
+        time, smoothing, smoothed = self._axes[0], per_band(self.smoothing_weight), None
+        if self.stateful:
+            initial = ops.cast(self.smoother_state, x.dtype)
+            smoothed = F.pcen_smoother(x, smoothing, initial, time)
+            last = F.take_along(ops.stop_gradient(smoothed), time, -1, None)
+            self.smoother_state.assign(ops.cast(last, self.smoother_state.dtype))
         y = F.pcen(
             x,
             gain=per_band(self.gain_weight),
             bias=bias,
             power=power,
-            smoothing=per_band(self.smoothing_weight),
+            smoothing=smoothing,
             eps=self.eps,
-            axis=self._axes[0],
+            axis=time,
+            smoothed=smoothed,
         )
         return ops.cast(y, self.compute_dtype)
 
@@ -149,6 +186,7 @@ class PCEN(FrontEndLayer):
                 "power": self.power,
                 "time_constant": self.time_constant,
                 "eps": self.eps,
+                "stateful": self.stateful,
                 "data_format": self.data_format,
             }
         )

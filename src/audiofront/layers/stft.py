@@ -38,6 +38,11 @@ class STFT(STFTBase):
             only) or ``"auto"``: the conv when the kernel is trainable, else the path
             measured faster on this backend and device (`audiofront.dispatch`). Both
             meet the same numeric bounds.
+        stateful: streaming: keep the last ``n_fft - hop_length`` samples of each call
+            (zeros at first) in front of the next, so a chunk of ``k * hop_length`` samples
+            gives exactly ``k`` frames and consecutive chunks give the frames of the whole
+            stream with ``n_fft - hop_length`` zeros in front. Needs ``center=False`` and a
+            fixed batch size; `reset_state` starts over.
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).
 
     Input shape:
