@@ -62,6 +62,7 @@ def small_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("bench_small_run")  # one worker runs the fixture
 def test_outputs_written_with_records_and_machine(small_run):
     out, data, stdout = small_run
     assert (out / "bench.md").read_text().startswith("Machine: ")
@@ -75,6 +76,7 @@ def test_outputs_written_with_records_and_machine(small_run):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("bench_small_run")  # one worker runs the fixture
 def test_audiofront_eager_compiled_forward_backward_and_peers(small_run):
     _out, data, _stdout = small_run
     ours = {
@@ -208,6 +210,25 @@ def test_kapre_overhead_experiment_records(tmp_path):
         "kapre-overhead:frontend-trainable",
     ]
     assert records[0]["overhead"] == 0.0 and all(r["overhead"] > -1 for r in records)
+
+
+def test_streaming_experiment_records(tmp_path):
+    result = run_bench(
+        *("--backends", BACKEND, "--workload", "speech", "--batch", "1", "--seconds", "0.1"),
+        *("--repeats", "3", "--warmup", "1", "--no-peers", "--no-compile"),
+        *("--experiment", "streaming", "--out", str(tmp_path)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [
+        r
+        for r in json.loads((tmp_path / "bench.json").read_text())["records"]
+        if r["pass"] == "stream_chunk"
+    ]
+    assert [r["mode"] for r in records] == ["eager", "compiled"]
+    for r in records:
+        assert r["chunk_ms"] == 10.0  # one hop of 160 samples at 16 kHz
+        assert r["real_time"] == pytest.approx(r["median_ms"] / 10.0)
+    assert "of real time" in (tmp_path / "bench.md").read_text()
 
 
 def test_workloads_are_the_papers_and_speech():

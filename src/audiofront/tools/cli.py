@@ -219,10 +219,12 @@ def _bench_parser(commands):
     )
     b.add_argument(
         "--experiment",
-        choices=["kapre-overhead"],
+        choices=["kapre-overhead", "streaming"],
         default=None,
-        help="also run the Kapre paper's experiment: its convnet trained on precomputed dB "
-        "spectrograms versus on raw audio with the front-end in the model",
+        help="also run an experiment: kapre-overhead (the Kapre paper's convnet trained on "
+        "precomputed dB spectrograms versus on raw audio with the front-end in the model) or "
+        "streaming (the latency of one hop-sized chunk through a stateful mel spectrogram "
+        "and PCEN, eager and compiled, as a fraction of real time)",
     )
     b.add_argument(
         "--memory",
@@ -370,6 +372,7 @@ def run_bench(args, parser):
         implementations=implementations,
         overhead=args.experiment == "kapre-overhead",
         memory=args.memory,
+        streaming=args.experiment == "streaming",
         out=args.out,
         progress=True,
     )

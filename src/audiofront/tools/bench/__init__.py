@@ -157,7 +157,7 @@ def _check_implementations(implementations):
         )
 
 
-def _jobs(base, layers, backends, timing, peers, device, overhead, memory):
+def _jobs(base, layers, backends, timing, peers, device, overhead, memory, streaming=False):
     """One worker spec per (backend, layer), the memory probes (the first FFT-chain layer),
     and librosa (numpy; it has no LEAF)."""
     jobs = []
@@ -165,7 +165,9 @@ def _jobs(base, layers, backends, timing, peers, device, overhead, memory):
     for backend in backends:
         for index, layer in enumerate(layers):
             common = dict(base, backend=backend, layer=layer, device=device)
-            jobs.append(dict(common, **timing, peers=peers, overhead=overhead and index == 0))
+            first = index == 0  # the experiments run once per backend
+            jobs.append(dict(common, **timing, peers=peers, overhead=overhead and first,
+                             streaming=streaming and first))  # fmt: skip
             if memory and layer == probed:  # against the native FFT chain
                 jobs += [dict(common, memory=target) for target in ("audiofront", "native")]
     if peers and device == "cpu":
@@ -196,6 +198,7 @@ def run(
     implementations=("auto",),
     overhead=False,
     memory=False,
+    streaming=False,
     out=None,
     progress=False,
     timeout=3600,
@@ -210,7 +213,9 @@ def run(
         With ``memory=True``, also ``pass="memory"`` records: ``peak_mb`` (peak resident
         memory of one eager forward call above the process's baseline, for audiofront
         and the backend's native chain, each in a fresh process), ``io_mb`` (input plus
-        output bytes) and ``x_io`` (their ratio).
+        output bytes) and ``x_io`` (their ratio). With ``streaming=True``, also
+        ``pass="stream_chunk"`` records (`experiments.streaming_experiment`): one hop of
+        one example through a stateful mel spectrogram and PCEN, with ``real_time``.
         ``implementations`` lists the STFT paths timed for the frozen forward pass:
         ``"auto"`` (the layer's default, the row ``audiofront:<layer>``) and any of
         ``"conv"``, ``"fft"`` (rows ``audiofront:<layer>[conv]`` ...). On a GPU, each
@@ -223,7 +228,7 @@ def run(
     _check_implementations(implementations)
     timing = dict(repeats=repeats, warmup=warmup, backward=backward, compile=compile,
                   implementations=list(implementations))  # fmt: skip
-    jobs = _jobs(base, layers, installed, timing, peers, device, overhead, memory)
+    jobs = _jobs(base, layers, installed, timing, peers, device, overhead, memory, streaming)
     result = {
         "records": [],
         "notes": [f"{b}: not installed, skipped" for b in backends if b not in installed],

@@ -7,7 +7,7 @@ import numpy as np
 from audiofront.tools.bench.timing import record, timed
 from audiofront.tools.progress import PROGRESS
 
-__all__ = ["overhead_experiment"]
+__all__ = ["overhead_experiment", "streaming_experiment"]
 
 
 def _front_end(spec, trainable):
@@ -78,4 +78,55 @@ def overhead_experiment(spec):
     base = records[0]["median_ms"]
     for r in records:
         r["overhead"] = r["median_ms"] / base - 1.0
+    return records
+
+
+def _streaming_model(spec):
+    """One microphone's front-end: a stateful dB mel spectrogram (no clip) and PCEN."""
+    import keras
+
+    import audiofront
+
+    hop = spec["hop_length"]
+    inputs = keras.Input(batch_shape=(1, hop))
+    mel = audiofront.MelSpectrogram(
+        sample_rate=spec["sample_rate"],
+        n_fft=spec["n_fft"],
+        hop_length=hop,
+        n_mels=spec["n_mels"],
+        center=False,
+        stateful=True,
+    )(inputs)
+    outputs = audiofront.PCEN(sample_rate=spec["sample_rate"], hop_length=hop, stateful=True)(mel)
+    return keras.Model(inputs, outputs)
+
+
+def streaming_experiment(spec):
+    """Streaming latency: chunks of one hop (10 ms on the speech workload) of one example
+    through a stateful `MelSpectrogram` and `PCEN`, called eagerly and through
+    ``predict_on_batch`` of the model compiled with ``jit_compile=True``.
+
+    Returns ``stream_chunk`` records; each one's ``real_time`` is its median over the
+    chunk's duration (below 1: faster than the audio arrives).
+    """
+    from audiofront.tools import backend
+
+    hop, rate = spec["hop_length"], spec["sample_rate"]
+    chunk = (0.1 * np.random.default_rng(0).standard_normal((1, hop))).astype("float32")
+    records = []
+    for mode in ("eager", "compiled"):
+        print(f"{PROGRESS} streaming {mode}: chunks of {hop} samples", file=sys.stderr, flush=True)
+        model = _streaming_model(spec)
+        if mode == "compiled":
+            model.compile(jit_compile=True)
+            call = lambda m=model: m.predict_on_batch(chunk)  # noqa: E731
+        else:
+            call = lambda m=model: m(chunk)  # noqa: E731
+        first, times = timed(call, backend.sync, spec["warmup"], spec["repeats"])
+        entry = record(spec, "streaming:MelSpectrogram+PCEN", mode, "stream_chunk", first,
+                       times, backend.device_kind())  # fmt: skip
+        entry["layer"] = "MelSpectrogram"
+        entry["chunk_ms"] = 1e3 * hop / rate
+        entry["real_time"] = entry["median_ms"] / entry["chunk_ms"]
+        records.append(entry)
     return records

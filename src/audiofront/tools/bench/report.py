@@ -22,7 +22,7 @@ def add_ratios(records):
     """Each record's median over the fastest peer's on the same backend, device, layer, pass."""
     records = _timings(records)
     for r in records:
-        if r["pass"] == "train_step":
+        if r["pass"] in ("train_step", "stream_chunk"):  # the experiments' own ratios
             continue
         same = [
             p["median_ms"]
@@ -94,6 +94,8 @@ def markdown_table(result):
         ratio = r.get("ratio_to_fastest_peer")
         if r["pass"] == "train_step":
             ratio_text = f"overhead {100 * r['overhead']:+.0f}%" if "overhead" in r else ""
+        elif r["pass"] == "stream_chunk":
+            ratio_text = f"{r['real_time']:.3g} of real time"
         else:
             ratio_text = _fmt(ratio)
         lines.append(
@@ -162,6 +164,8 @@ def render(result, console=None):
     ):
         if r["pass"] == "train_step":
             ratio = f"{100 * r.get('overhead', 0):+.0f}%"
+        elif r["pass"] == "stream_chunk":
+            ratio = f"{r['real_time']:.3g} RT"
         else:
             value = r.get("ratio_to_fastest_peer")
             ratio = (

@@ -14,7 +14,7 @@ import traceback
 import numpy as np
 
 from audiofront.tools.bench import FRONT_ENDS, peers, roofline
-from audiofront.tools.bench.experiments import overhead_experiment
+from audiofront.tools.bench.experiments import overhead_experiment, streaming_experiment
 from audiofront.tools.bench.memory import measure_memory
 from audiofront.tools.bench.timing import record, timed
 from audiofront.tools.progress import PROGRESS
@@ -211,6 +211,8 @@ def main(argv):
         records, notes, ceilings = m.records, m.notes, m.ceilings
     if spec.get("overhead"):
         records += overhead_experiment(spec)
+    if spec.get("streaming"):
+        records += streaming_experiment(spec)
     with open(argv[1], "w") as f:
         out = {"records": records, "notes": notes, "versions": versions(), "ceilings": ceilings}
         json.dump(out, f)
