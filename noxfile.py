@@ -8,6 +8,7 @@ nox -s lint                 ruff
 nox -t gpu                  on a GPU machine's own interpreter: gpu_tests(jax|torch), gpu_bench
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -32,14 +33,25 @@ def tests(session, backend):
         session.install(*CONSTRAINTS, "nnAudio==0.3.4", "tqdm", "pyyaml")
         session.install("--no-deps", *SPEECHBRAIN)
     args = session.posargs if "-m" in session.posargs else ["-m", "not full", *session.posargs]
-    session.run("pytest", *args, env={"KERAS_BACKEND": backend})
+    session.run("pytest", *workers(args), *args, env={"KERAS_BACKEND": backend})
+
+
+def workers(args):
+    """pytest-xdist's options: AUDIOFRONT_TEST_WORKERS workers, 2 by default (this project's
+    CI machine has 2 cores; two took the jax session from 17.6 to 12.1 min), tests marked
+    with one `xdist_group` (they share a module fixture) on one worker; none when the
+    arguments already say ``-n``."""
+    if "-n" in args or any(a.startswith("--numprocesses") for a in args):
+        return []
+    return ["-n", os.environ.get("AUDIOFRONT_TEST_WORKERS", "2"), "--dist", "loadgroup"]
 
 
 @nox.session
 def crossbackend(session):
     """Models saved under each backend load under each other with the same numbers."""
     session.install(*CONSTRAINTS, "-e", f".[test,{','.join(BACKENDS.values())}]")
-    session.run("pytest", "--cross-backend", *session.posargs, env={"KERAS_BACKEND": "jax"})
+    args = ["--cross-backend", *session.posargs]
+    session.run("pytest", *workers(args), *args, env={"KERAS_BACKEND": "jax"})
 
 
 @nox.session
