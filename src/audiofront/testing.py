@@ -109,8 +109,16 @@ def _shape(x):
     return _each(lambda v: tuple(v.shape), x)
 
 
-def _symbolic(x):
+def _symbolic(x, batch=False):
+    """Keras inputs shaped as ``x``, the batch unknown (fixed with ``batch``: a stateful
+    layer keeps state per example)."""
+    if batch:
+        return _each(lambda v: keras.Input(batch_shape=v.shape), x)
     return _each(lambda v: keras.Input(shape=v.shape[1:]), x)
+
+
+def _stateful(layer):
+    return getattr(layer, "stateful", False)
 
 
 def _check_config(layer_cls, init_kwargs, layer, x, outputs):
@@ -129,9 +137,11 @@ def _check_shapes(layer_cls, init_kwargs, layer, x, outputs, expected_output_sha
     computed = layer.compute_output_shape(_shape(x))
     computed = computed if isinstance(computed[0], tuple) else (computed,)
     assert [tuple(c) for c in computed] == shapes, (computed, shapes)
-    symbolic = layer_cls(**init_kwargs)(_symbolic(x))
+    stateful = _stateful(layer)
+    symbolic = layer_cls(**init_kwargs)(_symbolic(x, batch=stateful))
     for s, shape in zip(_as_tuple(symbolic), shapes):
-        assert tuple(s.shape) == (None, *shape[1:]), (s.shape, shape)
+        batch = shape[0] if stateful else None
+        assert tuple(s.shape) == (batch, *shape[1:]), (s.shape, shape)
 
 
 def _check_weights(layer, expected_weights):
@@ -156,13 +166,30 @@ def _check_dtype_policy(layer_cls, init_kwargs, x, outputs):
     assert_same(mixed, outputs, what="outputs under mixed_float16")
 
 
+def _check_compiled_stream(layer, x, outputs):
+    """A stateful layer compiled as Keras compiles a model's calls (a bare ``jax.jit``
+    cannot carry state): from a fresh state, the same outputs."""
+    inputs = _symbolic(x, batch=True)
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(jit_compile=True)
+    layer.reset_state()
+    assert_same(model.predict_on_batch(x), outputs, what="compiled outputs (stateful)")
+    _check_no_graph_break(layer, _each(backend.to_device, x))
+
+
 def _check_compiled(layer, x, outputs, new_input):
+    if _stateful(layer):
+        return _check_compiled_stream(layer, x, outputs)
     compiled = backend.compile(layer)
     tensor = _each(backend.to_device, x)
     assert_same(compiled(tensor), outputs, what="compiled outputs")
     count = backend.trace_count(compiled)
     compiled(_each(backend.to_device, new_input))
     assert backend.trace_count(compiled) == count, "a new input of the same shape recompiled"
+    _check_no_graph_break(layer, tensor)
+
+
+def _check_no_graph_break(layer, tensor):
     if backend.name() == "torch":
         import torch._dynamo
 
@@ -173,14 +200,15 @@ def _check_compiled(layer, x, outputs, new_input):
 
 def _check_saved(layer, x, outputs):
     """A model holding the layer, with its weights perturbed (so defaults cannot pass for
-    loaded values), saved to ``.keras`` and loaded: same weights, same outputs."""
-    inputs = _symbolic(x)
+    loaded values), saved to ``.keras`` and loaded: same weights, same outputs (a stateful
+    layer's state included: both continue from the saved one)."""
+    inputs = _symbolic(x, batch=_stateful(layer))
     model = keras.Model(inputs, layer(inputs))
     rng = np.random.default_rng(1)
     for w in model.weights:
         value = to_numpy(w)
         w.assign(np.abs(value * (1 + 0.1 * rng.standard_normal(value.shape))).astype(value.dtype))
-    expected = to_numpy(model(x))
+    model(x)  # a stateful layer now holds a state of its own, saved with the weights
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "layer.keras")
         model.save(path)
@@ -189,6 +217,7 @@ def _check_saved(layer, x, outputs):
     for a, b in zip(loaded.weights, model.weights):
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
         assert a.trainable == b.trainable
+    expected = to_numpy(model(x))
     for a, b in zip(_as_tuple(to_numpy(loaded(x))), _as_tuple(expected)):
         np.testing.assert_array_equal(a, b)
 
@@ -214,7 +243,9 @@ def run_layer_test(
     4. under the ``mixed_float16`` global policy the layer computes in float32: float32
        outputs equal to the float32 ones;
     5. compiled (`audiofront.tools.backend.compile`) equals eager within 1e-5, a second input
-       of the same shape does not retrace, and ``torch.compile`` finds no graph break;
+       of the same shape does not retrace, and ``torch.compile`` finds no graph break (a
+       stateful layer: ``predict_on_batch`` of a model compiled with ``jit_compile=True``,
+       from a fresh state, equals eager);
     6. a model holding the layer, weights perturbed, survives a ``.keras`` round trip with
        the same weights and outputs.
 
