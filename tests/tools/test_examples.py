@@ -234,3 +234,21 @@ def test_fsdd_path_downloads_to_the_cache_only_when_asked(tmp_path, archive, mon
     assert root == tmp_path / "cache" / "fsdd"
     assert len(datasets.fsdd_files(root)) == len(recordings)
     assert datasets.fsdd_path() == root  # found in the cache from now on
+
+
+STREAM_EXAMPLE = ROOT / "examples" / "stream_digits.py"
+
+
+def test_streaming_example_runs_in_reduced_mode(tmp_path):
+    """examples/stream_digits.py --quick: trains a small model, streams three digits 10 ms
+    at a time, reports what it heard and its latency."""
+    out = tmp_path / "stream.json"
+    command = [sys.executable, str(STREAM_EXAMPLE), "--quick", "--digits", "3", "--json", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert len(report["digits"]) == len(report["heard"]) == 3
+    assert 0 <= report["correct"] <= 3 and set(report["heard"]) <= set(range(10))
+    assert report["front_end_ms_per_chunk"] > 0 and report["classifier_ms_per_call"] > 0
+    assert "latency: front-end" in result.stdout
