@@ -37,10 +37,10 @@ def tests(session, backend):
 
 
 def workers(args):
-    """pytest-xdist's options: AUDIOFRONT_TEST_WORKERS workers, 2 by default (this project's
-    CI machine has 2 cores; two took the jax session from 17.6 to 12.1 min), tests marked
-    with one `xdist_group` (they share a module fixture) on one worker; none when the
-    arguments already say ``-n``."""
+    """pytest-xdist's options for the per-backend sessions: AUDIOFRONT_TEST_WORKERS workers,
+    2 by default (this project's CI machine has 2 cores; two took tests(jax) from 17.6 to
+    12.1 min), tests marked with one `xdist_group` (they share a module fixture) on one
+    worker; none when the arguments already say ``-n``."""
     if "-n" in args or any(a.startswith("--numprocesses") for a in args):
         return []
     return ["-n", os.environ.get("AUDIOFRONT_TEST_WORKERS", "2"), "--dist", "loadgroup"]
@@ -50,8 +50,9 @@ def workers(args):
 def crossbackend(session):
     """Models saved under each backend load under each other with the same numbers."""
     session.install(*CONSTRAINTS, "-e", f".[test,{','.join(BACKENDS.values())}]")
-    args = ["--cross-backend", *session.posargs]
-    session.run("pytest", *workers(args), *args, env={"KERAS_BACKEND": "jax"})
+    # One process: its tests are subprocess runs that keep both cores busy (two workers took
+    # 12.4 min against about 11 alone).
+    session.run("pytest", "--cross-backend", *session.posargs, env={"KERAS_BACKEND": "jax"})
 
 
 @nox.session

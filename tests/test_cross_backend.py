@@ -92,7 +92,6 @@ def model_input(directory, path):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
-@pytest.mark.xdist_group("trained_models")  # one worker builds the fixture
 def test_models_saved_under_each_backend_load_under_every_backend(trained_models):
     cases = [
         testing.model_case(
@@ -111,7 +110,6 @@ def test_models_saved_under_each_backend_load_under_every_backend(trained_models
     )
 
 
-@pytest.mark.xdist_group("trained_models")  # one worker builds the fixture
 def test_cli_model_option_on_a_trained_model(trained_models, tmp_path):
     path = trained_models / "torch" / "MelSpectrogram.keras"
     report_path = tmp_path / "report.json"
@@ -161,7 +159,6 @@ def example_models(tmp_path_factory):
     return directory
 
 
-@pytest.mark.xdist_group("example_models")  # one worker builds the fixture
 def test_example_model_saved_under_each_backend_predicts_the_same_under_every_backend(
     example_models,
 ):
@@ -181,7 +178,6 @@ def test_example_model_saved_under_each_backend_predicts_the_same_under_every_ba
     print(f"\nexample model, worst |p_a - p_b| over backends: {worst:.3g}")
 
 
-@pytest.mark.xdist_group("example_models")  # one worker builds the fixture
 def test_example_check_backends_reports_agreement(example_models):
     import json
 
