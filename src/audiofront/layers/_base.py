@@ -61,6 +61,18 @@ def add_array_weight(layer, name, value, constraint=None):
     )
 
 
+def add_stream_state(layer, name, shape, input_shape, initializer):
+    """A stateful layer's state, a non-trainable weight of ``shape`` (per example, so the
+    batch of ``input_shape`` must be known, its channels too), as Keras RNNs keep theirs."""
+    if None in shape:
+        raise ValueError(
+            "`stateful=True` needs a fixed batch size (and channel count): the layer keeps "
+            "its state per example, e.g. keras.Input(shape=..., batch_size=1). "
+            f"Received: inputs with shape {tuple(input_shape)}"
+        )
+    return layer.add_weight(name=name, shape=shape, initializer=initializer, trainable=False)
+
+
 def check_waveform_rank(shape):
     """Raises unless ``shape`` is a waveform batch's: 2-D or 3-D."""
     if len(shape) not in (2, 3):
@@ -431,22 +443,12 @@ class STFTBase(WaveformLayer):
         )
         self._path = self._resolve_implementation()
         if self.stateful and self._kept_samples:
-            self._build_stream_buffer(input_shape)
-
-    def _build_stream_buffer(self, input_shape):
-        batch, channels = input_shape[0], self._channels(input_shape)
-        if batch is None:
-            raise ValueError(
-                "`stateful=True` needs a fixed batch size: the layer keeps samples per "
-                "example, e.g. keras.Input(shape=..., batch_size=1). "
-                f"Received: inputs with shape {tuple(input_shape)}"
+            batch = input_shape[0]
+            rows = None if batch is None else batch * self._channels(input_shape)
+            shape = (rows, self._kept_samples)
+            self.stream_buffer = add_stream_state(
+                self, "stream_buffer", shape, input_shape, "zeros"
             )
-        self.stream_buffer = self.add_weight(
-            name="stream_buffer",
-            shape=(batch * channels, self._kept_samples),
-            initializer="zeros",
-            trainable=False,
-        )
 
     def reset_state(self):
         """Forgets the stream (a stateful layer's kept samples are zeros again), as Keras

@@ -8,6 +8,7 @@ from audiofront import functional as F
 from audiofront.constraints import Clip
 from audiofront.layers._base import (
     FrontEndLayer,
+    add_stream_state,
     check_spectrogram_shape,
     standardize_data_format,
 )
@@ -121,24 +122,11 @@ class PCEN(FrontEndLayer):
             )
             setattr(self, f"{name}_weight", weight)
         if self.stateful:
-            if None in (input_shape[0], input_shape[self._channel_axis]):
-                raise ValueError(
-                    "`stateful=True` needs a fixed batch size and channel count: the layer "
-                    "keeps a smoother per example, e.g. keras.Input(shape=..., batch_size=1). "
-                    f"Received: inputs with shape {tuple(input_shape)}"
-                )
-            state_shape = list(input_shape)
-            state_shape[self._axes[0]] = 1
-            self.smoother_state = self.add_weight(
-                name="smoother_state",
-                shape=tuple(state_shape),
-                initializer="ones",  # librosa's M[-1] = 1
-                trainable=False,
+            shape = list(input_shape)
+            shape[self._axes[0]] = 1  # one frame of the smoother, M; librosa's M[-1] = 1
+            self.smoother_state = add_stream_state(
+                self, "smoother_state", tuple(shape), input_shape, "ones"
             )
-
-    @property
-    def _channel_axis(self):
-        return 3 if self.data_format == "channels_last" else 1
 
     def reset_state(self):
         """Starts the stream over (the smoother from ``M[-1] = 1``), as Keras RNNs do; a
