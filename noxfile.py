@@ -39,11 +39,10 @@ def tests(session, backend):
 def workers(args):
     """pytest-xdist's options for the per-backend sessions: AUDIOFRONT_TEST_WORKERS workers,
     2 by default (this project's CI machine has 2 cores; two took tests(jax) from 17.6 to
-    12.1 min), tests marked with one `xdist_group` (they share a module fixture) on one
-    worker; none when the arguments already say ``-n``."""
+    12.1 min); none when the arguments already say ``-n``."""
     if "-n" in args or any(a.startswith("--numprocesses") for a in args):
         return []
-    return ["-n", os.environ.get("AUDIOFRONT_TEST_WORKERS", "2"), "--dist", "loadgroup"]
+    return ["-n", os.environ.get("AUDIOFRONT_TEST_WORKERS", "2")]
 
 
 @nox.session

@@ -62,7 +62,6 @@ def small_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("bench_small_run")  # one worker runs the fixture
 def test_outputs_written_with_records_and_machine(small_run):
     out, data, stdout = small_run
     assert (out / "bench.md").read_text().startswith("Machine: ")
@@ -76,7 +75,6 @@ def test_outputs_written_with_records_and_machine(small_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("bench_small_run")  # one worker runs the fixture
 def test_audiofront_eager_compiled_forward_backward_and_peers(small_run):
     _out, data, _stdout = small_run
     ours = {

@@ -82,7 +82,7 @@ def overhead_experiment(spec):
 
 
 def _streaming_model(spec):
-    """One microphone's front-end: a stateful dB mel spectrogram (no clip) and PCEN."""
+    """One microphone's front-end: a stateful mel spectrogram (power) and PCEN."""
     import keras
 
     import audiofront
