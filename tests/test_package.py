@@ -117,7 +117,15 @@ def test_no_function_over_100_lines():
 
 LIBRARY_FILES = sorted(SOURCE.glob("layers/*.py")) + [
     SOURCE / f"{name}.py"
-    for name in ("functional", "initializers", "dispatch", "validation", "filters", "catalog")
+    for name in (
+        "functional",
+        "initializers",
+        "dispatch",
+        "validation",
+        "filters",
+        "catalog",
+        "streaming",
+    )
 ]
 
 

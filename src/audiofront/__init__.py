@@ -30,7 +30,19 @@ else:
     # Imported here, not lazily, so that `import audiofront` registers the layers (and the
     # initializers) and keras.saving.load_model finds them.
     from audiofront import initializers, layers  # noqa: F401
+    from audiofront.streaming import (  # noqa: F401
+        initial_states,
+        stateless_stream,
+        stream_signature,
+    )
 
     globals().update({_name: getattr(layers, _name) for _name in _LAYERS})
 
-__all__ = [*_LAYERS, "filters", "__version__"]
+__all__ = [
+    *_LAYERS,
+    "filters",
+    "initial_states",
+    "stateless_stream",
+    "stream_signature",
+    "__version__",
+]

@@ -300,6 +300,15 @@ def _smooth_length(n):
     return best
 
 
+def correlate(x, kernels, before):
+    """`fft_correlate` as a direct convolution (``x``: ``(N, samples)``): more operations
+    once the kernels are long, but ops that every export format converts."""
+    taps = kernels.shape[-1]
+    padded = pad_along(x, (before, taps - 1 - before), 1, "constant")
+    out = ops.conv(ops.expand_dims(padded, -1), ops.expand_dims(ops.transpose(kernels), 1))
+    return ops.transpose(out, (0, 2, 1))
+
+
 def fft_correlate(x, kernels, before):
     """What ``ops.conv`` computes, one output row per kernel: ``out[..., k, t] = sum_j
     x[..., t + j - before] * kernels[k, j]`` with zeros outside ``x`` (``x``: ``(...,
@@ -431,7 +440,8 @@ def linear_recurrence(x, decay, initial, axis):
             tail = take_along(y, axis, distance, None) + factor * shifted
             y = ops.concatenate([head, tail], axis=axis)
             distance, factor = 2 * distance, factor * factor
-    steps = ops.cast(ops.arange(ops.shape(x)[axis]) + 1, x.dtype)
+    # arange(1, n + 1), not arange(n) + 1: jax2onnx's arange needs its stop.
+    steps = ops.cast(ops.arange(1, ops.shape(x)[axis] + 1), x.dtype)
     shape = [1] * len(x.shape)
     shape[axis] = -1
     return y + ops.power(decay, ops.reshape(steps, shape)) * initial
@@ -440,7 +450,8 @@ def linear_recurrence(x, decay, initial, axis):
 def _recurrence_unknown_length(x, decay, axis):
     moved = ops.moveaxis(x, axis, 0)
     factor = ops.cast(ops.convert_to_tensor(decay), x.dtype)
-    if len(factor.shape):
+    if len(factor.shape):  # broadcast as against x: aligned from the last axis
+        factor = ops.reshape(factor, (1,) * (len(x.shape) - len(factor.shape)) + factor.shape)
         factor = ops.moveaxis(factor, axis, 0)
     factor = factor * ops.ones_like(moved[:1])
 
@@ -470,7 +481,7 @@ def pcen_smoother(x, smoothing, initial, axis):
     return smoothed + (smoothing - constant) * ops.stop_gradient(derivative)
 
 
-def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0, smoothed=None):
+def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0, smoothed=None, exact=True):
     """``librosa.pcen`` along ``axis`` (time) with its default initial state.
 
     The smoother ``M[t] = (1 - s) M[t-1] + s x[t]`` starts from ``M[-1] = initial``: 1 by
@@ -481,14 +492,33 @@ def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0, smoothed=None)
     broadcast against ``x`` (one per band); ``power == 0`` and ``bias == 0`` take
     librosa's special forms when they are numbers. ``smoothed``, when given, is ``M`` from
     `pcen_smoother` (a stream keeps its last frame), and ``smoothing`` and ``initial`` are
-    then unused.
+    then unused. ``exact=False`` writes ``log1p`` and ``expm1`` with ``log`` and ``exp``
+    (`log1p_form`, `expm1_form`: for export formats that lack them, ONNX among them).
     """
+    log1p, expm1 = (ops.log1p, ops.expm1) if exact else (log1p_form, expm1_form)
     if smoothed is None:
         smoothed = pcen_smoother(x, smoothing, initial, axis)
-    norm = ops.exp(-gain * (math.log(eps) + ops.log1p(smoothed / eps)))
+    norm = ops.exp(-gain * (math.log(eps) + log1p(smoothed / eps)))
     if isinstance(power, (int, float)) and power == 0:
-        return ops.log1p(x * norm)
+        return log1p(x * norm)
     if isinstance(bias, (int, float)) and bias == 0:
         return ops.exp(power * (ops.log(x) + ops.log(norm)))
     scale = bias**power if isinstance(bias * power, float) else ops.power(bias, power)
-    return scale * ops.expm1(power * ops.log1p(x * norm / bias))
+    return scale * expm1(power * log1p(x * norm / bias))
+
+
+def log1p_form(x):
+    """``log1p(x)`` from ``log`` alone, to a few ulps (Goldberg's ``log(u) * x / (u - 1)``
+    with ``u = 1 + x``, ``x`` itself where ``u`` rounds to 1). Forward only: the gradient
+    of the unused branch may be NaN where ``u == 1``."""
+    u = 1.0 + x
+    one = u == 1.0
+    return ops.where(one, x, ops.log(u) * x / ops.where(one, 1.0, u - 1.0))
+
+
+def expm1_form(x):
+    """``expm1(x)`` from ``exp`` and ``log``, to a few ulps (Kahan's ``(u - 1) * x /
+    log(u)`` with ``u = exp(x)``, ``x`` itself where ``u`` rounds to 1). Forward only."""
+    u = ops.exp(x)
+    one = u == 1.0
+    return ops.where(one, x, (u - 1.0) * x / ops.where(one, 1.0, ops.log(u)))

@@ -248,3 +248,19 @@ def test_bad_input_raises():
         layer(np.zeros((1, 2, 3, 400), "float32"))
     with pytest.raises(TypeError, match="floating-point"):
         LEAF(n_filters=4)(np.zeros((1, 400), "int32"))
+
+
+def test_unknown_length_model_equals_the_layer():
+    """A model with an unknown input length (TensorFlow then runs the smoother's scan as a
+    while loop: its per-band decay once broadcast wrongly there) equals the layer, compiled."""
+    x = fsdd_batch(4000)[:2]
+    layer = audiofront.LEAF(sample_rate=8000, n_filters=8, max_freq=3900.0)
+    inputs = keras.Input(shape=(None,))
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(jit_compile=False)
+    np.testing.assert_allclose(
+        model.predict_on_batch(x),
+        to_numpy(layer(x)),
+        rtol=1e-5,
+        atol=1e-5 * np.abs(to_numpy(layer(x))).max(),
+    )

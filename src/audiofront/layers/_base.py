@@ -7,6 +7,8 @@ Private: users see the layers. `FrontEndLayer` is the base of every audiofront l
 dB stage, so that a subclass only says what to do with the real and imaginary parts.
 """
 
+import sys
+
 import keras
 import numpy as np
 from keras import ops
@@ -48,6 +50,60 @@ def check_float_input(inputs):
         )
 
 
+# Modules whose frames on the stack mean that a call is being traced into an artifact, and
+# those of the formats that freeze weights into constants (a SavedModel keeps variables).
+_EXPORTERS = ("keras.src.export", "tf2onnx", "jax2onnx", "torch.onnx", "tensorflow.lite")
+_FREEZING = ("keras.src.export.onnx", "keras.src.export.litert", *_EXPORTERS[1:], "litert_torch")
+_TF_LAYER = "keras.src.backend.tensorflow.layer"
+
+
+def exporting(freezing=False):
+    """Whether the layer is being traced into an exported artifact (Keras's
+    ``model.export``, tf2onnx, jax2onnx, ``torch.onnx``/``torch.export``, the TFLite
+    converter): layers then trace the ops every format converts (the matmul DFT, no complex
+    numbers, no ``log1p``/``expm1``). With ``freezing``, only into a format that freezes
+    weights into constants (ONNX, LiteRT). Read at trace time; under ``torch.compile`` only
+    torch's own flag (walking the stack would break the graph)."""
+    if keras.backend.backend() == "torch":
+        torch = sys.modules["torch"]  # loaded by Keras's torch backend (no backend import here)
+        if torch.compiler.is_compiling():
+            return torch.compiler.is_exporting()
+        if torch.onnx.is_in_onnx_export():
+            return True
+    marks = _FREEZING if freezing else _EXPORTERS
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if freezing and module == _TF_LAYER and frame.f_code.co_name.endswith("serving_default"):
+            return False  # TensorFlow's per-layer save signature, not the artifact's function
+        if module.startswith(marks):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def check_stream_export(layer):
+    """Raises where a stateful layer is traced into a format that would freeze its state
+    (outside `audiofront.stateless_stream`, which makes the state an input and output)."""
+    from audiofront import streaming
+
+    if not streaming.stepping() and exporting(freezing=True):
+        raise ValueError(
+            "A stateful layer exported to a format that freezes weights (ONNX, LiteRT) would "
+            "lose its state: export audiofront.stateless_stream(model) instead, whose states "
+            f"are inputs and outputs. Received: stateful=True on layer {layer.name!r}"
+        )
+
+
+def constant(array):
+    """A numpy array as a layer keeps it for `call` (float64): a tensor made once under torch
+    (numpy inside `call` breaks torch.compile's graph), the array itself elsewhere, so that
+    a traced graph holds a constant, not a captured tensor (tf2onnx leaves those as missing
+    inputs). `call` reads it through ``ops.cast``."""
+    array = np.asarray(array, dtype=np.float64)  # cast to the compute dtype in `call`
+    return ops.convert_to_tensor(array) if keras.backend.backend() == "torch" else array
+
+
 def add_array_weight(layer, name, value, constraint=None):
     """A weight of ``layer`` starting at the numpy array ``value`` (its shape), trainable
     with the layer; the array is the layer's own recipe (rebuilt from its config), so the
@@ -70,7 +126,9 @@ def add_stream_state(layer, name, shape, input_shape, initializer):
             "its state per example, e.g. keras.Input(shape=..., batch_size=1). "
             f"Received: inputs with shape {tuple(input_shape)}"
         )
-    return layer.add_weight(name=name, shape=shape, initializer=initializer, trainable=False)
+    state = layer.add_weight(name=name, shape=shape, initializer=initializer, trainable=False)
+    state.stream_state = True  # what `audiofront.stateless_stream` makes an input and output
+    return state
 
 
 def check_waveform_rank(shape):
@@ -473,6 +531,7 @@ class STFTBase(WaveformLayer):
 
     def _transform(self, signals):
         if self.stateful and self._kept_samples:
+            check_stream_export(self)
             kept = ops.cast(self.stream_buffer, signals.dtype)
             signals = ops.concatenate([kept, signals], axis=-1)
             self.stream_buffer.assign(
@@ -481,7 +540,9 @@ class STFTBase(WaveformLayer):
         if self.center:
             signals = F.center_pad(signals, self.n_fft // 2, self.pad_mode)
         kernel = ops.cast(self.kernel, self.math_dtype)
-        if self._path == "fft":
+        # Exported artifacts hold the matmul DFT: ONNX has no usable RFFT from tf2onnx,
+        # torch.onnx no complex STFT, LiteRT only power-of-two FFTs.
+        if self._path == "fft" and not (self.implementation == "auto" and exporting()):
             # The DC cosine column of the exact DFT kernel is the (zero-padded) window.
             real, imag = F.fft_stft(signals, kernel[:, 0, 0], self._hop_length)
         else:

@@ -9,6 +9,7 @@ from audiofront.initializers import IDFTKernel
 from audiofront.layers._base import (
     FrontEndLayer,
     check_spectrogram_shape,
+    constant,
     resolve_framing,
     standardize_data_format,
 )
@@ -105,10 +106,7 @@ class InverseSTFT(FrontEndLayer):
             shape=(self.n_fft, 1, 2 * (self.n_fft // 2 + 1)),
             initializer=IDFTKernel(self.n_fft, self._win_length, self.window),
         )
-        # A tensor made once: numpy arrays in `call` break torch.compile's graph.
-        self._window = ops.convert_to_tensor(
-            filters.padded_window(self.n_fft, self._win_length, self.window), "float32"
-        )
+        self._window = constant(filters.padded_window(self.n_fft, self._win_length, self.window))
 
     def _fold(self, x):
         """(batch, frames, bins, channels) or (batch, channels, frames, bins) to

@@ -10,6 +10,8 @@ from audiofront.layers._base import (
     FrontEndLayer,
     add_stream_state,
     check_spectrogram_shape,
+    check_stream_export,
+    exporting,
     standardize_data_format,
 )
 from audiofront.validation import check_bool, check_number, check_positive_int
@@ -147,6 +149,7 @@ class PCEN(FrontEndLayer):
         bias = 0.0 if self.bias == 0 else per_band(self.bias_weight)
         time, smoothing, smoothed = self._axes[0], per_band(self.smoothing_weight), None
         if self.stateful:
+            check_stream_export(self)
             initial = ops.cast(self.smoother_state, x.dtype)
             smoothed = F.pcen_smoother(x, smoothing, initial, time)
             last = F.take_along(ops.stop_gradient(smoothed), time, -1, None)
@@ -160,6 +163,7 @@ class PCEN(FrontEndLayer):
             eps=self.eps,
             axis=time,
             smoothed=smoothed,
+            exact=not exporting(),
         )
         return ops.cast(y, self.compute_dtype)
 

@@ -5,7 +5,7 @@ from keras import ops
 
 from audiofront import filters
 from audiofront import functional as F
-from audiofront.layers._base import WaveformLayer, add_array_weight
+from audiofront.layers._base import WaveformLayer, add_array_weight, constant
 from audiofront.validation import check_choice, check_positive_int
 
 PADDINGS = ("same", "valid")
@@ -133,11 +133,8 @@ class SincConv(WaveformLayer):
         )
         self.low_hz = add_array_weight(self, "low_hz", low)
         self.band_hz = add_array_weight(self, "band_hz", band)
-        # Tensors made once: numpy arrays in `call` break torch.compile's graph.
-        self._time = ops.convert_to_tensor(
-            filters.sinc_time_axis(self.kernel_size, self.sample_rate), self.math_dtype
-        )
-        self._window = ops.convert_to_tensor(filters.sinc_window(self.kernel_size), self.math_dtype)
+        self._time = constant(filters.sinc_time_axis(self.kernel_size, self.sample_rate))
+        self._window = constant(filters.sinc_window(self.kernel_size))
 
     # -- computation ----------------------------------------------------------
 
