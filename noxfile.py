@@ -22,13 +22,21 @@ BACKENDS = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow-cpu"}
 CONSTRAINTS = ("-c", "constraints.txt")
 # speechbrain pins torchaudio (which pins another torch): installed without its dependencies.
 SPEECHBRAIN = ("speechbrain==1.1.2", "hyperpyyaml==1.2.3", "ruamel.yaml==0.19.1")
+# The export converters and runtimes per backend (tests/test_export.py; the README's matrix):
+# the formats Keras's model.export offers there. tf_saved_model from JAX goes through jax2tf.
+ONNX = ("onnx==1.23.2", "onnxruntime==1.32.0")
+EXPORT = {
+    "jax": (*ONNX, "jax2onnx==0.17.1", "tensorflow-cpu==2.21.0"),
+    "torch": (*ONNX, "onnxscript==0.7.2", "litert-torch==0.10.0"),
+    "tensorflow": (*ONNX, "tf2onnx==1.17.0", "ai-edge-litert==2.3.0"),
+}
 
 
 @nox.session
 @nox.parametrize("backend", list(BACKENDS), ids=list(BACKENDS))
 def tests(session, backend):
     """Run the pytest suite with KERAS_BACKEND=<backend>."""
-    session.install(*CONSTRAINTS, "-e", f".[test,{BACKENDS[backend]}]")
+    session.install(*CONSTRAINTS, "-e", f".[test,{BACKENDS[backend]}]", *EXPORT[backend])
     if backend == "torch":  # references: nnAudio (CQT), speechbrain (SincConv, LEAF)
         session.install(*CONSTRAINTS, "nnAudio==0.3.4", "tqdm", "pyyaml")
         session.install("--no-deps", *SPEECHBRAIN)

@@ -285,6 +285,23 @@ def _compare_parser(commands):
     c.add_argument("--no-overhead", action="store_true", help="skip the Kapre-overhead experiment")
 
 
+def _export_parser(commands):
+    e = commands.add_parser(
+        "export",
+        help="export every layer in each format of the current backend and check the artifacts",
+        description="Every layer (default arguments) through Keras's model.export in each format "
+        "the current KERAS_BACKEND offers, run in the format's runtime (TensorFlow, LiteRT, "
+        "onnxruntime) against the Keras model: OUT/export-<backend>.json. --matrix prints the "
+        "format x backend x layer matrix from every export-*.json in OUT (the README's).",
+    )
+    e.add_argument(
+        "--out", default="reports/export", metavar="DIR", help="(default reports/export)"
+    )
+    e.add_argument("--layers", metavar="LIST", help="comma-separated layers (default all)")
+    e.add_argument("--formats", metavar="LIST", help="comma-separated formats (default all)")
+    e.add_argument("--matrix", action="store_true", help="print the matrix from OUT and stop")
+
+
 def build_parser():
     from audiofront import __version__
 
@@ -293,7 +310,7 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"audiofront {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_parity_parser, _bench_parser, _show_parser, _compare_parser):
+    for add in (_parity_parser, _bench_parser, _show_parser, _compare_parser, _export_parser):
         add(commands)
     return parser
 
@@ -410,7 +427,34 @@ def run_compare(args, parser):
     return 0 if combined["parity"]["ok"] else 1
 
 
-COMMANDS = {"parity": run_parity, "bench": run_bench, "show": run_show, "compare": run_compare}
+def run_export(args, parser):
+    from audiofront.tools import export
+    from audiofront.tools.progress import progress
+
+    if args.matrix:
+        print(export.matrix(args.out))
+        return 0
+    import keras
+
+    backend = keras.backend.backend()
+    layers = args.layers.split(",") if args.layers else [*export.LAYERS, export.STREAM_ROW]
+    formats = args.formats.split(",") if args.formats else list(export.FORMATS[backend])
+    with progress("export", total=len(layers) * len(formats)) as bar:
+        cells = export.run(args.out, layers, formats, bar)
+    for cell in cells:
+        detail = cell.get("failure") or f"max diff {cell['error']:.3g} (bound {cell['bound']:.3g})"
+        print(f"{backend:10s} {cell['format']:14s} {cell['layer']:16s} {cell['ok']}  {detail}")
+    print(f"wrote {args.out}/export-{backend}.json")
+    return 0 if all(c["ok"] is not False for c in cells) else 1
+
+
+COMMANDS = {
+    "parity": run_parity,
+    "bench": run_bench,
+    "show": run_show,
+    "compare": run_compare,
+    "export": run_export,
+}
 
 
 def main(argv=None):
