@@ -87,7 +87,7 @@ CASES = (
     Case("stft-array-window", "STFT", dict(n_fft=256, hop_length=64, window=_KAISER), (0, 1)),
     Case("stft-stateful", "STFT",
          dict(n_fft=256, hop_length=100, center=False, mode="power", stateful=True),
-         (0, 2)),
+         (0, 2), tags=("cross",)),
     # -- Spectrogram
     Case("spectrogram-db-trainable", "Spectrogram",
          dict(n_fft=400, hop_length=160, pad_mode="reflect", power=1.0, decibel=True,
@@ -117,7 +117,7 @@ CASES = (
          dict(n_fft=400, hop_length=100, n_mels=40, center=False, decibel=True, top_db=None,
               trainable_kernel=True, trainable_filterbank=True, stateful=True,
               data_format="channels_first"),
-         (2, 1), channels=2),
+         (2, 1), channels=2, tags=("cross",)),
     Case("mel-fft-db", "MelSpectrogram",
          dict(n_fft=400, hop_length=160, n_mels=40, decibel=True, implementation="fft"),
          (0, 2)),
@@ -182,7 +182,7 @@ CASES = (
     Case("mfcc-stateful", "MFCC",
          dict(n_mfcc=13, n_fft=256, hop_length=100, n_mels=30, center=False, top_db=None,
               stateful=True),
-         (0, 4)),
+         (0, 4), tags=("cross",)),
     # -- Delta
     Case("delta-interp", "Delta", dict(width=9, order=1, mode="interp"),
          tags=("parity", "cross")),
@@ -197,7 +197,7 @@ CASES = (
          (0, 4), tags=("cross",)),
     Case("pcen-stateful-trainable-cf", "PCEN",
          dict(hop_length=128, trainable=True, stateful=True, data_format="channels_first"),
-         (4, 1)),
+         (4, 1), tags=("cross",)),
     # -- constant-Q
     Case("cqt-trainable", "CQT", dict(hop_length=64, fmin=200.0, n_bins=24, trainable=True),
          (1, 0), tags=("parity", "cross", "grad")),

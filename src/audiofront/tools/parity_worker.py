@@ -39,7 +39,11 @@ def build_model(keras, layer_name, params, x):
     import audiofront
 
     layer_cls = getattr(audiofront, layer_name)
-    inputs = keras.tree.map_structure(lambda v: keras.Input(shape=v.shape[1:]), x)
+    # A stateful layer keeps its state per example: its model needs the batch size.
+    if params.get("stateful"):
+        inputs = keras.tree.map_structure(lambda v: keras.Input(batch_shape=v.shape), x)
+    else:
+        inputs = keras.tree.map_structure(lambda v: keras.Input(shape=v.shape[1:]), x)
     outputs = layer_cls(**params)(inputs)
     if isinstance(outputs, tuple):
         outputs = list(outputs)
@@ -63,6 +67,19 @@ def create(spec):
         model.save(case["model"])
 
 
+def reset_streams(model):
+    """Every stateful layer back to its initial state, so that each quantity starts a
+    stream the same way on every backend; whether the model holds one."""
+    layers = [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if getattr(layer, "stateful", False) is True and hasattr(layer, "reset_state")
+    ]
+    for layer in layers:
+        layer.reset_state()
+    return bool(layers)
+
+
 def output_kind(model):
     """'db' when the model's output comes from a decibel stage, else 'linear'."""
     last = model.layers[-1] if model.layers else None
@@ -72,14 +89,20 @@ def output_kind(model):
 
 
 def quantities(keras, model, x, grad):
-    """``{"output/i": array}`` and, with ``grad``, ``{"grad/input": ..., "grad/<path>": ...}``."""
+    """``{"output/i": array}`` (with ``"stream/i"``, a second call carrying the state, for a
+    stateful model) and, with ``grad``, ``{"grad/input": ..., "grad/<path>": ...}``."""
     from audiofront.tools import backend
 
+    streaming = reset_streams(model)
     outputs = [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(model(x))]
     out = {f"output/{i}": o for i, o in enumerate(outputs)}
+    if streaming:  # a second chunk, from the state the first one left
+        for i, o in enumerate(keras.tree.flatten(model(x))):
+            out[f"stream/{i}"] = keras.ops.convert_to_numpy(o)
     if grad:
         rng = np.random.default_rng(0)
         probes = [rng.standard_normal(o.shape).astype(o.dtype) for o in outputs]
+        reset_streams(model)
         _, grads = backend.gradients(model, x, probes, wrt_input=True)
         count = len(keras.tree.flatten(x))
         for i, g in enumerate(grads[:count]):
