@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from audiofront import dispatch, filters, random
+from audiofront import dispatch, filters, random, streaming
 from audiofront import functional as F
 from audiofront.initializers import DFTKernel
 from audiofront.validation import (
@@ -85,8 +85,6 @@ def exporting(freezing=False):
 def check_stream_export(layer):
     """Raises where a stateful layer is traced into a format that would freeze its state
     (outside `audiofront.stateless_stream`, which makes the state an input and output)."""
-    from audiofront import streaming
-
     if not streaming.stepping() and exporting(freezing=True):
         raise ValueError(
             "A stateful layer exported to a format that freezes weights (ONNX, LiteRT) would "

@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from audiofront.catalog import LAYERS
+from audiofront.tools.parity_worker import output_kind
 from audiofront.tools.signals import layer_example, make_input
 
 __all__ = [
@@ -172,6 +173,11 @@ def op_types(fmt, path):
     return names
 
 
+def random_ops(fmt, path):
+    """The artifact's op names that betray a random number generator."""
+    return sorted(n for n in op_types(fmt, path) if any(m in n.lower() for m in RANDOM_MARKS))
+
+
 def check_cell(layer, fmt, directory=None):
     """Exports ``layer`` (default arguments) in ``fmt`` on the current backend and compares
     the artifact with the Keras model. Returns a dict: ``ok``, ``error`` (max abs
@@ -185,11 +191,11 @@ def check_cell(layer, fmt, directory=None):
         model(inputs if len(inputs) > 1 else inputs[0], training=False))]  # fmt: skip
     path = export(model, fmt, directory)
     outputs = run_artifact(fmt, path, inputs)
-    kind = _kind(model, layer)
+    kind = output_kind(model)
     error = max(float(np.max(np.abs(o - r))) for o, r in zip(outputs, reference))
     scale = max(float(np.max(np.abs(r))) for r in reference)
     bound = 0.01 if kind == "db" else 1e-4 * scale
-    randoms = sorted(n for n in op_types(fmt, path) if any(m in n.lower() for m in RANDOM_MARKS))
+    randoms = random_ops(fmt, path)
     finite = all(np.all(np.isfinite(o)) for o in outputs)
     shapes = [o.shape for o in outputs] == [r.shape for r in reference]
     return {
@@ -246,18 +252,13 @@ def check_stream_cell(fmt, directory=None, chunks=5):
         out, *states = run_artifact(fmt, path, [piece, *states])
         error = max(error, float(np.max(np.abs(out - reference))))
         scale = max(scale, float(np.max(np.abs(reference))))
-    randoms = sorted(n for n in op_types(fmt, path) if any(m in n.lower() for m in RANDOM_MARKS))
+    randoms = random_ops(fmt, path)
     return {
         "layer": STREAM_ROW, "format": fmt, "backend": keras.backend.backend(),
         "ok": bool(error <= 1e-4 * scale and not randoms), "error": error,
         "relative": error / scale, "bound": 1e-4 * scale, "kind": "linear",
         "batch": "2 (the stream's)", "random_ops": randoms,
     }  # fmt: skip
-
-
-def _kind(model, layer):
-    last = model.layers[-1]
-    return "db" if layer == "Decibel" or getattr(last, "decibel", False) is True else "linear"
 
 
 def run(out, layers=None, formats=None, bar=None):
