@@ -37,12 +37,20 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Cross-backend tests run with --cross-backend and nothing else runs then."""
+    """Cross-backend tests run with --cross-backend and nothing else runs then. A test marked
+    ``once(backend)`` checks tooling that does not depend on the backend (usage errors,
+    report files, experiment records): it runs in that backend's session, is skipped in the
+    others, and so costs the matrix one run instead of three."""
     wanted = config.getoption("--cross-backend")
     keep = [item for item in items if ("cross_backend" in item.keywords) == wanted]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
+    for item in items:
+        once = item.get_closest_marker("once")
+        if once and once.args[0] != keras.backend.backend():
+            reason = f"backend-independent tooling: runs in the {once.args[0]} session"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_configure(config):

@@ -1,4 +1,8 @@
-"""The bench harness: its outputs and options on small workloads, not its timings."""
+"""The bench harness: its outputs and options on small workloads, not its timings.
+
+The harness is the same code on every backend (each backend's own timing paths run in the
+crossbackend session's compare test, on all three), so its tests run in one backend's
+session (``once``): tensorflow's, torch's for the test with nnAudio and speechbrain peers."""
 
 import json
 import subprocess
@@ -9,6 +13,7 @@ import pytest
 
 from audiofront.catalog import LAYERS
 from audiofront.tools import bench, cli
+from audiofront.tools.cases import tagged
 
 BACKEND = keras.backend.backend()
 FIELDS = {
@@ -62,6 +67,7 @@ def small_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")
 def test_outputs_written_with_records_and_machine(small_run):
     out, data, stdout = small_run
     assert (out / "bench.md").read_text().startswith("Machine: ")
@@ -75,6 +81,7 @@ def test_outputs_written_with_records_and_machine(small_run):
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")
 def test_audiofront_eager_compiled_forward_backward_and_peers(small_run):
     _out, data, _stdout = small_run
     ours = {
@@ -110,6 +117,7 @@ def test_audiofront_eager_compiled_forward_backward_and_peers(small_run):
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")
 def test_no_peers_no_compile_and_layers(tmp_path):
     result = run_bench(
         "--backends",
@@ -144,6 +152,7 @@ def test_no_peers_no_compile_and_layers(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.once("torch")
 def test_cqt_and_leaf_rows_and_their_peers(tmp_path):
     """CQT next to librosa (and nnAudio's two CQTs under torch); LEAF next to MelSpectrogram
     on the same batch (the 10x budget), forward and backward, and speechbrain's Leaf or a
@@ -175,6 +184,7 @@ def test_cqt_and_leaf_rows_and_their_peers(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")
 def test_kapre_overhead_experiment_records(tmp_path):
     result = run_bench(
         "--backends",
@@ -210,6 +220,7 @@ def test_kapre_overhead_experiment_records(tmp_path):
     assert records[0]["overhead"] == 0.0 and all(r["overhead"] > -1 for r in records)
 
 
+@pytest.mark.once("tensorflow")
 def test_streaming_experiment_records(tmp_path):
     result = run_bench(
         *("--backends", BACKEND, "--workload", "speech", "--batch", "1", "--seconds", "0.1"),
@@ -257,6 +268,7 @@ def test_workloads_are_the_papers_and_speech():
         bench.resolve_workload("music")
 
 
+@pytest.mark.once("tensorflow")
 def test_bench_help_and_usage_errors():
     parser = cli.build_parser()
     text = parser._subparsers._group_actions[0].choices["bench"].format_help()
@@ -318,8 +330,21 @@ def test_compare_writes_parity_and_bench_reports(tmp_path):
         "torch",
         "tensorflow",
     ]
-    cases = {c["case"] for c in combined["parity"]["comparisons"]}
-    assert cases == set(LAYERS)
+    comparisons = combined["parity"]["comparisons"]
+    assert {c["case"] for c in comparisons} == set(LAYERS)
+    # Every trainable weight's gradient was compared, for every pair (the other "cross"
+    # rows: tests/test_cross_backend.py).
+    grads = {
+        c["case"]
+        for c in comparisons
+        if c["quantity"].startswith("grad") and not c["quantity"].startswith("grad input")
+    }
+    assert grads == {c.layer for c in tagged("parity") if c.weights[0]}
+    assert {(c["a"], c["b"]) for c in comparisons} == {
+        ("jax", "torch"),
+        ("jax", "tensorflow"),
+        ("torch", "tensorflow"),
+    }
     backends = {r["backend"] for r in combined["bench"]["speech"]["records"]}
     assert backends == {"jax", "torch", "tensorflow", "numpy"}
     assert combined["run"] == dict(
@@ -339,6 +364,7 @@ def test_compare_writes_parity_and_bench_reports(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")
 def test_memory_records_count_what_one_call_allocates(tmp_path):
     result = run_bench(
         "--backends", BACKEND, "--workload", "custom", "--batch", "4", "--seconds", "10",

@@ -133,8 +133,9 @@ def test_param_literals():
     assert cli.parse_param("snr_db=(10, 20)") == ("snr_db", [10, 20])
 
 
+@pytest.mark.once("tensorflow")
 def test_single_backend_against_librosa_and_skipped_backends(tmp_path):
-    """Runs in every backend's session: the others are reported as skipped, not a crash."""
+    """In a session with one backend installed the others are reported as skipped, not a crash."""
     import importlib.util
 
     report_path = tmp_path / "r.json"
@@ -154,6 +155,7 @@ def test_single_backend_against_librosa_and_skipped_backends(tmp_path):
     assert report["ok"]
 
 
+@pytest.mark.once("tensorflow")
 def test_usage_errors_exit_2():
     assert run_cli("parity").returncode == 2
     assert run_cli("parity", "Bogus").returncode == 2
