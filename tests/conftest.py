@@ -9,7 +9,9 @@ else the CPU (``AUDIOFRONT_DEVICE=cpu|gpu`` forces one, through ``keras.device``
 TF32 is turned off so that the same tolerances hold.
 """
 
+import contextlib
 import os
+from unittest import mock
 
 # Keras's conftest habit: in a process that may hold several backends, torch goes first.
 try:  # pragma: no cover - depends on what is installed
@@ -21,6 +23,7 @@ import keras
 import numpy as np
 import pytest
 
+from audiofront import dispatch
 from audiofront.tools import backend, datasets
 
 # Real 8 kHz speech; the same few recordings in every parity test.
@@ -122,3 +125,12 @@ def synthetic_batch(length=8000, sample_rate=16000, seed=0):
 @pytest.fixture
 def fsdd():
     return fsdd_batch()
+
+
+@contextlib.contextmanager
+def block_frames(frames):
+    """Layers built and called inside take ``frames`` frames per block on the blocked STFT
+    path, whatever the batch: a test's short signals then span several blocks, the last one
+    partial, as a long signal does with the measured block size."""
+    with mock.patch.object(dispatch, "block_frames", lambda batch, backend=None: frames):
+        yield

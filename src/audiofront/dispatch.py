@@ -27,12 +27,44 @@ The FFT path is faster or equal in every compiled case and in torch eager (1.3-3
 speech); the eager exceptions (JAX kapre 1.08x, TF speech 1.12x slower) are modes nobody
 picks for speed. Geometric means of fft/conv: jax 0.49 (compiled), torch 0.47 (eager),
 tensorflow 0.78 (compiled). So "fft" on every CPU backend.
+
+The blocked path (`implementation="blocked"`, issue 18) takes the FFT path one block of frames
+at a time (gather, window, rfft, power, filterbank per block; `functional.blocked_stft`), so
+that no full-size framed signal or spectrum goes through main memory. Measured on this
+project's 2-core AMD EPYC (no GPU), 2026-11-24, MelSpectrogram(decibel=True) forward compiled
+the backend's way, against the backend's native chain (`audiofront.tools.bench.peers`) in the
+same process, median ms of 5 interleaved rounds after one call (the bench's rows:
+`audiofront bench --workload kapre --implementations fft,blocked`):
+
+    workload (batch x samples, framed floats)  backend     native    fft  blocked (rows/block)
+    kapre  16 x 960000, 30.7M                  jax          206.9  208.0  110.0 (1024)  0.53x
+                                               tensorflow   207.4  231.6  103.1 (1024)  0.50x
+                                               torch        216.2  215.2   85.3 (4096)  0.39x
+    speech 32 x 16000, 1.7M                    jax            3.3    3.0    3.9
+                                               tensorflow     4.4    4.2    4.6
+                                               torch          4.2    3.9    6.7
+    speech 32 x 64000 (4 s), 6.6M              jax           37.9   35.7   21.1
+                                               tensorflow    38.9   39.6   18.5
+                                               torch         15.6   14.2   18.1
+    speech 32 x 128000 (8 s), 13.1M            torch         82.5   54.3   30.8
+
+Small batches fit the caches whole and the blocks only add their loop (torch eager-style
+per-block overhead most); past a few million framed samples the blocks win. So "auto" takes
+the blocked path from `BLOCKED_FROM` framed floats (batch x frames x n_fft, known when the
+graph is built; an unknown length keeps the FFT path), and the FFT path below it.
 """
 
 import keras
 from keras import ops
 
-__all__ = ["FASTER_FROZEN_PATH", "UNMEASURED", "current_device", "frozen_path"]
+__all__ = [
+    "BLOCK_ROWS",
+    "FASTER_FROZEN_PATH",
+    "UNMEASURED",
+    "block_frames",
+    "current_device",
+    "frozen_path",
+]
 
 FASTER_FROZEN_PATH = {
     ("jax", "cpu"): "fft",
@@ -52,8 +84,36 @@ def current_device():
     return "gpu" if ("gpu" in where or "cuda" in where) else "cpu"
 
 
-def frozen_path(backend=None, device=None):
-    """The faster of ``"conv"`` and ``"fft"`` for a frozen kernel, from the table above;
-    the current backend and device by default."""
+def frozen_path(backend=None, device=None, framed=None):
+    """The fastest measured path for a frozen kernel, from the tables above: ``"blocked"``
+    when ``framed`` (batch x frames x n_fft, ``None`` when unknown) reaches `BLOCKED_FROM`,
+    else the faster of ``"conv"`` and ``"fft"``; the current backend and device by default."""
     key = (backend or keras.backend.backend(), device or current_device())
+    threshold = BLOCKED_FROM.get(key)
+    if framed is not None and threshold is not None and framed >= threshold:
+        return "blocked"
     return FASTER_FROZEN_PATH.get(key, UNMEASURED)
+
+
+# Framed floats (batch x frames x n_fft) from which "auto" takes the blocked path, per
+# (backend, device): between the measured sizes where it lost and where it won.
+BLOCKED_FROM = {
+    ("jax", "cpu"): 4 * 2**20,
+    ("tensorflow", "cpu"): 4 * 2**20,
+    ("torch", "cpu"): 8 * 2**20,
+}
+
+# Rows (one frame of one example each) per block of the blocked path, per backend: the
+# block's frames, spectrum and features stay in the caches (kapre workload: jax 1024 rows
+# 110 ms, 4096 113; tensorflow 103, 109; torch 90, 85).
+BLOCK_ROWS = {"jax": 1024, "torch": 4096, "tensorflow": 1024}
+DEFAULT_BLOCK_FRAMES = 64  # when the batch size is not known
+
+
+def block_frames(batch, backend=None):
+    """Frames per block of the blocked path for a batch of ``batch`` signals (``None``:
+    unknown), from `BLOCK_ROWS`."""
+    if batch is None:
+        return DEFAULT_BLOCK_FRAMES
+    rows = BLOCK_ROWS.get(backend or keras.backend.backend(), 1024)
+    return max(1, rows // batch)

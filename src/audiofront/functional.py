@@ -95,6 +95,61 @@ def fft_stft(signals, window, hop_length):
     return ops.rfft(ops.take(signals, index, axis=1) * window)
 
 
+def blocked_stft(signals, window, hop_length, features, pad=0, pad_mode="constant", block=64):
+    """`fft_stft` then ``features`` one block of frames at a time, so that no full-size
+    framed signal, spectrum or power spectrum is ever made: each block is framed (an index
+    gather from the unpadded signal: the centre padding is done by the indices), windowed,
+    transformed (``ops.rfft``) and reduced to its features by ``features(real, imag)``
+    (``(batch, block, bins)`` each, to ``(batch, block, out)`` or a tuple of such) before
+    the next block starts (``keras.ops.map`` over the blocks).
+
+    Args:
+        signals: ``(batch, samples)``, not padded.
+        window: the ``(n_fft,)`` analysis window (zero-padded to ``n_fft``).
+        hop_length: samples between frames.
+        features: what each block's spectrum becomes.
+        pad: samples of centre padding on each side (``n_fft // 2`` or 0).
+        pad_mode: ``"constant"`` or ``"reflect"``, as `center_pad`.
+        block: frames per block (each block holds them for the whole batch).
+
+    Returns:
+        ``features`` of all the frames, ``(batch, frames, out)`` (or a tuple), with
+        ``frames = 1 + (samples + 2 * pad - n_fft) // hop_length``.
+    """
+    n_fft = window.shape[0]
+    length = signals.shape[1]
+    frames = 1 + (length + 2 * pad - n_fft) // hop_length
+    blocks = -(-frames // block)
+    # Sample positions of one block's frames in the unpadded signal, block 0.
+    offsets = np.arange(block)[:, None] * hop_length + np.arange(n_fft)[None, :] - pad
+    offsets = ops.convert_to_tensor(offsets.astype("int32"))
+    last = length - 1
+
+    def one_block(start):
+        position = offsets + start
+        taper = window
+        if pad_mode == "reflect" and pad:
+            position = ops.abs(position)
+            position = ops.where(position > last, 2 * last - position, position)
+        elif pad:  # zeros outside the signal: a window that is zero there
+            inside = ops.logical_and(position >= 0, position <= last)
+            taper = ops.where(inside, window, ops.zeros_like(window))
+        # The last block's frames past the end are cropped below.
+        position = ops.clip(position, 0, last)
+        real, imag = ops.rfft(ops.take(signals, position, axis=1) * taper)
+        return features(real, imag)
+
+    starts = ops.arange(blocks, dtype="int32") * (block * hop_length)
+    stacked = ops.map(one_block, starts)  # (blocks, batch, block, out)
+
+    def unblock(x):
+        x = ops.transpose(x, (1, 0, 2, 3))
+        x = ops.reshape(x, (ops.shape(x)[0], blocks * block, x.shape[-1]))
+        return x[:, :frames]
+
+    return keras.tree.map_structure(unblock, stacked)
+
+
 def overlap_add(real, imag, kernel, hop_length):
     """Synthesises frames from ``(real, imag)`` (``(N, frames, bins)`` each) with ``kernel``
     (``(n_fft, 1, 2 * bins)``, see `audiofront.filters.idft_kernels`) and adds them up

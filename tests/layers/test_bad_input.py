@@ -22,7 +22,7 @@ CONSTRUCTION_ERRORS = [
     (STFT, dict(n_fft=256, window=np.ones(100)), ["`window`", "win_length=256", "(100,)"]),
     (STFT, dict(pad_mode="edge"), ["`pad_mode`", "'edge'", "reflect"]),
     (STFT, dict(center="yes"), ["`center`", "'yes'"]),
-    (STFT, dict(implementation="cufft"), ["`implementation`", "'cufft'", "conv", "fft"]),
+    (STFT, dict(implementation="cufft"), ["`implementation`", "'cufft'", "fft", "blocked"]),
     (
         STFT,
         dict(data_format="channels_middle"),
@@ -141,14 +141,16 @@ def test_silence_gives_finite_db_at_the_amin_floor(power, ref, top_db):
     np.testing.assert_allclose(out, floor, atol=1e-4)
 
 
+@pytest.mark.parametrize("path", ["fft", "blocked"])
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: STFT(n_fft=256, trainable=True, implementation="fft"),
-        lambda: Spectrogram(n_fft=256, trainable_kernel=True, implementation="fft"),
-        lambda: MelSpectrogram(n_fft=256, n_mels=20, trainable_kernel=True, implementation="fft"),
+        lambda path: STFT(n_fft=256, trainable=True, implementation=path),
+        lambda path: Spectrogram(n_fft=256, trainable_kernel=True, implementation=path),
+        lambda path: MelSpectrogram(n_fft=256, n_mels=20, trainable_kernel=True,
+                                    implementation=path),
     ],
-)
-def test_fft_path_refuses_a_trainable_kernel(make):
-    with pytest.raises(ValueError, match="`implementation` 'fft' needs a frozen kernel"):
-        make()(np.zeros((1, 1000), "float32"))
+)  # fmt: skip
+def test_fft_paths_refuse_a_trainable_kernel(make, path):
+    with pytest.raises(ValueError, match=f"`implementation` '{path}' needs a frozen kernel"):
+        make(path)(np.zeros((1, 1000), "float32"))

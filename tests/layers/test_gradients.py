@@ -24,7 +24,7 @@ from audiofront.catalog import LAYERS
 from audiofront.testing import to_numpy
 from audiofront.tools import backend
 from audiofront.tools.cases import tagged
-from conftest import fsdd_batch
+from conftest import block_frames, fsdd_batch
 
 # The contract: gradients agree across backends within 1e-4 relative.
 GRADIENT_RTOL = 1e-4
@@ -35,6 +35,13 @@ FD_RTOL = 1e-7
 
 # The table's cases with trainable weights that are checked here (tools/cases.py, "grad").
 CASES = {case.id: case for case in tagged("grad")}
+
+
+@pytest.fixture(autouse=True)
+def _small_blocks():
+    """The blocked STFT path's gradient through several blocks (3 frames each here)."""
+    with block_frames(3):
+        yield
 
 
 def make_layer(name, dtype):

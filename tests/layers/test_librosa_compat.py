@@ -12,11 +12,18 @@ import pytest
 
 from audiofront import STFT, MelSpectrogram, Spectrogram, filters
 from audiofront.testing import assert_db_close, assert_linear_close, to_numpy
-from conftest import fsdd_batch, synthetic_batch
+from conftest import block_frames, fsdd_batch, synthetic_batch
 
 N_FFTS = (256, 400, 512, 1024, 2048)
-# Both STFT paths meet the same bounds: the strided conv and keras.ops.rfft.
-IMPLEMENTATIONS = pytest.mark.parametrize("implementation", ["conv", "fft"])
+# The three STFT paths meet the same bounds: the strided conv, keras.ops.rfft, and the rfft
+# one block of frames at a time (7 frames per block here, so that every case spans blocks).
+IMPLEMENTATIONS = pytest.mark.parametrize("implementation", ["conv", "fft", "blocked"])
+
+
+@pytest.fixture(autouse=True)
+def _small_blocks():
+    with block_frames(7):
+        yield
 
 
 def hops(n_fft):

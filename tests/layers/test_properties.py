@@ -1,7 +1,7 @@
 """Property-based librosa parity: hypothesis draws layer configurations and signals.
 
 Each example draws an STFT configuration (n_fft, hop_length, win_length, window, center,
-pad_mode, power), mel settings (n_mels, fmin, fmax, htk, norm), dB settings (ref, amin,
+pad_mode, power), an STFT path (conv, fft, or blocked with 1-9 frames per block), mel settings (n_mels, fmin, fmax, htk, norm), dB settings (ref, amin,
 top_db), a data format, a channel count, a batch size and a signal (chirp, noise,
 tones, a speech recording, impulses or a square wave at a drawn level), and checks the
 contract's bound against librosa on the float64 copy of the input.
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from audiofront import MelSpectrogram, Spectrogram
 from audiofront.testing import assert_db_close, assert_linear_close, to_numpy
-from conftest import fsdd_batch
+from conftest import block_frames, fsdd_batch
 
 settings.register_profile(
     "ci",
@@ -90,6 +90,12 @@ def stft_configs(draw):
         center=center,
         pad_mode=pad_mode,
     )
+
+
+@st.composite
+def paths(draw):
+    """An STFT path, and frames per block for the blocked one (few: the signals are short)."""
+    return draw(st.sampled_from(["conv", "fft", "blocked"])), draw(st.integers(1, 9))
 
 
 @st.composite
@@ -198,15 +204,18 @@ def spectrogram_cases(draw):
     db = draw(db_configs(power))
     layout = draw(layouts(stft["n_fft"], stft["center"], stft["pad_mode"]))
     flat = draw(signals(layout, 16000))
-    return stft, power, db, layout, flat
+    return stft, draw(paths()), power, db, layout, flat
 
 
 @settings(settings.get_profile(PROFILE))
 @given(case=spectrogram_cases())
 def test_spectrogram_matches_librosa_property(case):
-    stft, power, db, layout, flat = case
-    layer = Spectrogram(**stft, power=power, data_format=layout["data_format"], **db)
-    out = layer(to_layout(flat, layout))
+    stft, (path, block), power, db, layout, flat = case
+    layer = Spectrogram(
+        **stft, power=power, data_format=layout["data_format"], **db, implementation=path
+    )
+    with block_frames(block):
+        out = layer(to_layout(flat, layout))
     with quiet_librosa():
         spectra = np.stack(
             [
@@ -258,14 +267,14 @@ def mel_cases(draw):
     db = draw(db_configs(power))
     layout = draw(layouts(stft["n_fft"], stft["center"], stft["pad_mode"]))
     flat = draw(signals(layout, sample_rate))
-    return stft, sample_rate, mel, power, db, layout, flat
+    return stft, draw(paths()), sample_rate, mel, power, db, layout, flat
 
 
 @settings(settings.get_profile(PROFILE))
 @given(case=mel_cases())
 def test_melspectrogram_matches_librosa_property(case):
-    stft, sample_rate, mel, power, db, layout, flat = case
-    with quiet_librosa():
+    stft, (path, block), sample_rate, mel, power, db, layout, flat = case
+    with quiet_librosa(), block_frames(block):
         layer = MelSpectrogram(
             sample_rate=sample_rate,
             **stft,
@@ -273,6 +282,7 @@ def test_melspectrogram_matches_librosa_property(case):
             **mel,
             data_format=layout["data_format"],
             **db,
+            implementation=path,
         )
         out = layer(to_layout(flat, layout))  # builds the filterbank: may warn too
     with quiet_librosa():

@@ -26,7 +26,7 @@ from audiofront.validation import (
 )
 
 PAD_MODES = ("constant", "reflect")
-IMPLEMENTATIONS = ("auto", "conv", "fft")
+IMPLEMENTATIONS = ("auto", "conv", "fft", "blocked")
 DATA_FORMATS = ("channels_last", "channels_first")
 SCALES = ("power", "magnitude")
 _DEFAULT_AMIN = {"power": 1e-10, "magnitude": 1e-5}
@@ -513,17 +513,20 @@ class STFTBase(WaveformLayer):
             self.stream_buffer.assign(ops.zeros_like(self.stream_buffer.value))
 
     def _resolve_implementation(self):
-        """``"conv"`` or ``"fft"``, fixed when the layer is built (see `implementation`)."""
+        """``"conv"``, ``"fft"``, ``"blocked"``, or ``"frozen"`` (auto with a frozen kernel:
+        `dispatch.frozen_path` picks per input size at call time), fixed when the layer is
+        built (see `implementation`)."""
         trainable = self._kernel_trainable and self.trainable
-        if self.implementation == "fft" and trainable:
+        if self.implementation in ("fft", "blocked") and trainable:
             raise ValueError(
-                "`implementation` 'fft' needs a frozen kernel: it computes the exact DFT and "
-                "ignores the kernel weight. Received: implementation='fft' with a trainable "
-                "kernel; use 'conv' or 'auto'"
+                f"`implementation` {self.implementation!r} needs a frozen kernel: it computes "
+                "the exact DFT and ignores the kernel weight. Received: "
+                f"implementation={self.implementation!r} with a trainable kernel; use 'conv' "
+                "or 'auto'"
             )
         if self.implementation != "auto":
             return self.implementation
-        return "conv" if trainable else dispatch.frozen_path()
+        return "conv" if trainable else "frozen"  # chosen per input size, when called
 
     # -- computation ----------------------------------------------------------
 
@@ -535,16 +538,31 @@ class STFTBase(WaveformLayer):
             self.stream_buffer.assign(
                 ops.cast(signals[:, -self._kept_samples :], self.stream_buffer.dtype)
             )
-        if self.center:
-            signals = F.center_pad(signals, self.n_fft // 2, self.pad_mode)
         kernel = ops.cast(self.kernel, self.math_dtype)
+        # The DC cosine column of the exact DFT kernel is the (zero-padded) window.
+        window, path = kernel[:, 0, 0], self._path
         # Exported artifacts hold the matmul DFT: ONNX has no usable RFFT from tf2onnx,
         # torch.onnx no complex STFT, LiteRT only power-of-two FFTs.
-        if self._path == "fft" and not (self.implementation == "auto" and exporting()):
-            # The DC cosine column of the exact DFT kernel is the (zero-padded) window.
-            real, imag = F.fft_stft(signals, kernel[:, 0, 0], self._hop_length)
-        else:
+        if self.implementation == "auto" and exporting():
+            path = "conv"
+        elif path == "frozen":  # the faster measured path for this size (unknown: None)
+            rows, samples = signals.shape
+            known = None not in (rows, samples)
+            framed = rows * (samples // self._hop_length) * self.n_fft if known else None
+            path = dispatch.frozen_path(framed=framed)
+        # The blocks are counted when the graph is built: an unknown length takes the FFT.
+        if path == "blocked" and signals.shape[1] is not None:
+            pad = self.n_fft // 2 if self.center else 0
+            block = dispatch.block_frames(signals.shape[0])
+            return F.blocked_stft(
+                signals, window, self._hop_length, self._spectral, pad, self.pad_mode, block
+            )
+        if self.center:
+            signals = F.center_pad(signals, self.n_fft // 2, self.pad_mode)
+        if path == "conv":
             real, imag = F.conv_stft(signals, kernel, self._hop_length)
+        else:
+            real, imag = F.fft_stft(signals, window, self._hop_length)
         return self._spectral(real, imag)
 
     def get_config(self):

@@ -25,9 +25,11 @@ class Spectrogram(SpectralBase):
         data_format: ``"channels_last"`` or ``"channels_first"``.
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
             ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
-            only) or ``"auto"``: the conv when the kernel is trainable, else the path
-            measured faster on this backend and device (`audiofront.dispatch`). Both
-            meet the same numeric bounds.
+            only), ``"blocked"`` (the same FFT one cache-sized block of frames at a time,
+            carried to the features before the next: for long signals and large batches;
+            frozen kernels only) or ``"auto"``: the conv when the kernel is trainable, else
+            the path measured faster on this backend and device for the input's size
+            (`audiofront.dispatch`). All meet the same numeric bounds.
         stateful: as `STFT`; with ``decibel=True`` it needs ``top_db=None`` and a number
             ``ref`` (the others are statistics of the whole signal).
         **kwargs: base layer arguments (``name``, ``dtype``: float32 by default).

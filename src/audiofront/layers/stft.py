@@ -35,9 +35,11 @@ class STFT(STFTBase):
             ``keras.config.image_data_format()``.
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
             ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
-            only) or ``"auto"``: the conv when the kernel is trainable, else the path
-            measured faster on this backend and device (`audiofront.dispatch`). Both
-            meet the same numeric bounds.
+            only), ``"blocked"`` (the same FFT one cache-sized block of frames at a time,
+            carried to the features before the next: for long signals and large batches;
+            frozen kernels only) or ``"auto"``: the conv when the kernel is trainable, else
+            the path measured faster on this backend and device for the input's size
+            (`audiofront.dispatch`). All meet the same numeric bounds.
         stateful: streaming: keep the last ``n_fft - hop_length`` samples of each call
             (zeros at first) in front of the next, so a chunk of ``k * hop_length`` samples
             gives exactly ``k`` frames and consecutive chunks give the frames of the whole

@@ -215,7 +215,7 @@ def _bench_parser(commands):
         default="auto",
         metavar="LIST",
         help="comma-separated STFT paths timed as their own rows for the frozen forward pass: "
-        "auto (the default path), conv, fft",
+        "auto (the default path), conv, fft, blocked",
     )
     b.add_argument(
         "--experiment",

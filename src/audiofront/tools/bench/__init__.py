@@ -145,7 +145,7 @@ def _run_worker(spec, timeout, on_progress):
         return json.loads(out_path.read_text())
 
 
-IMPLEMENTATIONS = ("auto", "conv", "fft")
+IMPLEMENTATIONS = ("auto", "conv", "fft", "blocked")
 
 
 def _check_implementations(implementations):
@@ -168,8 +168,10 @@ def _jobs(base, layers, backends, timing, peers, device, overhead, memory, strea
             first = index == 0  # the experiments run once per backend
             jobs.append(dict(common, **timing, peers=peers, overhead=overhead and first,
                              streaming=streaming and first))  # fmt: skip
-            if memory and layer == probed:  # against the native FFT chain
-                jobs += [dict(common, memory=target) for target in ("audiofront", "native")]
+            if memory and layer == probed:  # each STFT path timed, and the native chain
+                paths = timing.get("implementations", ["auto"])
+                jobs += [dict(common, memory="audiofront", path=path) for path in paths]
+                jobs.append(dict(common, memory="native"))
     if peers and device == "cpu":
         numpy_timing = dict(timing, backward=False, compile=False)
         jobs += [

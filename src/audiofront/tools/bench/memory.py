@@ -57,6 +57,10 @@ def measure_memory(spec):
     ctypes.CDLL("libc.so.6").mallopt(-3, 65536)  # M_MMAP_THRESHOLD
     if spec["memory"] == "audiofront":
         implementation = f"audiofront:{spec['layer']}"
+        path = spec.get("path", "auto")
+        if path != "auto":  # one STFT path forced, named as in the timing rows
+            implementation += f"[{path}]"
+            spec = dict(spec, params=dict(spec["params"], implementation=path))
         fn = audiofront_layer(spec, trainable=False)
     else:
         implementation, fn = native_chain(spec)
