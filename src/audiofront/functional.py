@@ -121,8 +121,9 @@ def blocked_stft(signals, window, hop_length, features, pad=0, pad_mode="constan
     frames = 1 + (length + 2 * pad - n_fft) // hop_length
     blocks = -(-frames // block)
     # Sample positions of one block's frames in the unpadded signal, block 0.
-    offsets = np.arange(block)[:, None] * hop_length + np.arange(n_fft)[None, :] - pad
-    offsets = ops.convert_to_tensor(offsets.astype("int32"))
+    # (Built with ops, not numpy: torch.compile breaks its graph on a numpy constant here.)
+    offsets = ops.arange(block, dtype="int32")[:, None] * hop_length
+    offsets = offsets + ops.arange(n_fft, dtype="int32")[None, :] - pad
     last = length - 1
 
     def one_block(start):
