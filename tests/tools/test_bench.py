@@ -5,6 +5,7 @@ crossbackend session's compare test, on all three), so its tests run in one back
 session (``once``): tensorflow's, torch's for the test with nnAudio and speechbrain peers."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -354,7 +355,13 @@ def test_compare_writes_parity_and_bench_reports(tmp_path):
     text = (tmp_path / "compare.md").read_text()
     # The answer first (the summary, also on the console), the long tables after it.
     assert text.index("**Parity: all within bounds.**") < text.index("## Parity")
-    assert "| jax | compiled |" in text and "Quick run" in text
+    assert re.search(r"\| jax \| (auto|fft|blocked) \((compiled|eager)\) \|", text)
+    assert "Quick run" in text
+    # Each STFT path of the frozen forward pass has its own row on every backend.
+    rows = {(r["backend"], r["implementation"]) for r in combined["bench"]["speech"]["records"]}
+    for backend in ("jax", "torch", "tensorflow"):
+        for row in ("", "[fft]", "[blocked]"):
+            assert (backend, f"audiofront:MelSpectrogram{row}") in rows
     assert "**Parity: all within bounds.**" in result.stdout
     assert "## Parity" in text and "## Speed: speech workload" in text
     # Captured output is no terminal: progress comes as lines, per backend and per case.

@@ -27,6 +27,8 @@ def parity_cases(source="fsdd"):
     return out
 
 
+# The frozen forward pass is timed on each STFT path as its own row, next to "auto".
+IMPLEMENTATIONS = ("auto", "fft", "blocked")
 QUICK = dict(workloads=("speech",), repeats=3, warmup=1, overhead=False, memory=False)
 FULL = dict(workloads=("kapre", "speech"), repeats=5, warmup=2, overhead=True, memory=True)
 
@@ -61,6 +63,7 @@ def run(out="reports", full=False, source="fsdd", progress=False, **overrides):
             repeats=settings["repeats"],
             warmup=settings["warmup"],
             backward=True,
+            implementations=IMPLEMENTATIONS,
             overhead=settings["overhead"] and workload == "kapre",
             memory=settings["memory"] and workload == "kapre",
             out=out / f"bench-{workload}",
@@ -161,7 +164,8 @@ def summary(combined):
             "|---|---|---:|---|---:|---:|",
         ]
         for backend, best, peer in _fastest(result):
-            path = best["mode"]
+            forced = best["implementation"].partition("[")[2].rstrip("]")  # a forced STFT path
+            path = f"{forced} ({best['mode']})" if forced else f"auto ({best['mode']})"
             if peer:
                 lines.append(
                     f"| {backend} | {path} | {best['median_ms']:.1f} | {peer['implementation']} {peer['mode']} | "
