@@ -32,9 +32,10 @@ The blocked path (`implementation="blocked"`, issue 18) takes the FFT path one b
 at a time (gather, window, rfft, power, filterbank per block; `functional.blocked_stft`), so
 that no full-size framed signal or spectrum goes through main memory. Measured on this
 project's 2-core AMD EPYC (no GPU), 2026-11-24, MelSpectrogram(decibel=True) forward compiled
-the backend's way, against the backend's native chain (`audiofront.tools.bench.peers`) in the
-same process, median ms of 5 interleaved rounds after one call (the bench's rows:
-`audiofront bench --workload kapre --implementations fft,blocked`):
+the backend's way, against the backend's native chain (`audiofront.tools.bench.peers`), all
+built from the bench's own functions and timed in one process, median ms of 5 interleaved rounds
+after one call (the same rows, one after another: `audiofront bench --workload kapre
+--implementations fft,blocked`; docs/tools.md has that run, with peak memory):
 
     workload (batch x samples, framed floats)  backend     native    fft  blocked (rows/block)
     kapre  16 x 960000, 30.7M                  jax          206.9  208.0  110.0 (1024)  0.53x
@@ -58,6 +59,7 @@ import keras
 from keras import ops
 
 __all__ = [
+    "BLOCKED_FROM",
     "BLOCK_ROWS",
     "FASTER_FROZEN_PATH",
     "UNMEASURED",
