@@ -59,6 +59,7 @@ __all__ = [
     "log_filterbank",
     "random_filterbank",
     "filterbank",
+    "band_groups",
 ]
 
 WINDOWS = ("hann", "hamming", "blackman", "rectangular")
@@ -430,6 +431,63 @@ def filterbank(
 
 
 DCT_TYPES = (1, 2, 3)
+
+
+def band_groups(weights, cost_per_group=1024):
+    """Splits a filterbank into runs of consecutive filters, each with the one range of
+    bins that holds all their non-zero weights, so that ``spectrum @ weights.T`` can skip
+    the zeros: one small product per run instead of one dense product.
+
+    The runs minimise ``sum(bins x filters) + cost_per_group x runs`` (dynamic
+    programming over the filters in order). A dense filterbank gives one run over every
+    bin; a mel filterbank of 64 bands on 257 bins, four runs and 3,764 products per frame
+    instead of 16,448.
+
+    Args:
+        weights: ``(n_filters, n_bins)``, as `mel_filterbank` returns.
+        cost_per_group: what one more run costs, in multiply-adds per frame (the default:
+            measured on the kapre workload's 128 bands, where 256, 1024 and 4096 were
+            within 10% of each other on every backend and a dense product 10-17% slower).
+
+    Returns:
+        A tuple of ``(first_filter, stop_filter, first_bin, stop_bin)`` runs that cover
+        the filters in order: the product of ``spectrum[..., first_bin:stop_bin]`` with
+        ``weights[first_filter:stop_filter, first_bin:stop_bin].T`` is exact for them
+        (an all-zero filter gets one bin, whose weight is zero).
+
+    Example:
+
+    >>> runs = band_groups(mel_filterbank(sample_rate=16000, n_fft=512, n_mels=64))
+    >>> len(runs), sum((b1 - b0) * (f1 - f0) for f0, f1, b0, b1 in runs)
+    (4, 3764)
+    """
+    weights = np.asarray(weights)
+    if weights.ndim != 2 or 0 in weights.shape:
+        raise ValueError(
+            "`weights` must be a non-empty (n_filters, n_bins) matrix. "
+            f"Received: weights of shape {weights.shape}"
+        )
+    cost_per_group = check_number("cost_per_group", cost_per_group, minimum=0)
+    count, bins = weights.shape
+    nonzero = weights != 0
+    filled = nonzero.any(axis=1)
+    # An all-zero filter does not widen its run (first > stop); a run of them gets bin 0.
+    first = np.where(filled, nonzero.argmax(axis=1), bins).tolist()
+    stop = np.where(filled, bins - nonzero[:, ::-1].argmax(axis=1), 0).tolist()
+    best, cut, span = [0.0] + [math.inf] * count, [0] * (count + 1), [None] * (count + 1)
+    for j in range(1, count + 1):
+        low, high = bins, 0
+        for i in range(j - 1, -1, -1):
+            low, high = min(low, first[i]), max(high, stop[i])
+            edges = (low, high) if low < high else (0, 1)
+            total = best[i] + (edges[1] - edges[0]) * (j - i) + cost_per_group
+            if total < best[j]:
+                best[j], cut[j], span[j] = total, i, edges
+    runs, j = [], count
+    while j:
+        runs.append((cut[j], j, *span[j]))
+        j = cut[j]
+    return tuple(runs[::-1])
 
 
 def dct_matrix(n_input, n_output=None, dct_type=2, norm="ortho", lifter=0.0):

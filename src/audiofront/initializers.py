@@ -88,9 +88,13 @@ class FilterbankMatrix(keras.initializers.Initializer):
         self.kind = kind
         self.recipe = recipe
 
+    def matrix(self):
+        """The float64 numpy matrix, ``(n_fft // 2 + 1, n_filters)``."""
+        return filters.filterbank(self.kind, **self.recipe).T
+
     def __call__(self, shape, dtype=None):
-        weights = filters.filterbank(self.kind, **self.recipe).T
-        return ops.convert_to_tensor(_checked(weights, shape, "FilterbankMatrix"), dtype=dtype)
+        weights = _checked(self.matrix(), shape, "FilterbankMatrix")
+        return ops.convert_to_tensor(weights, dtype=dtype)
 
     def get_config(self):
         return {"kind": self.kind, **self.recipe}

@@ -139,3 +139,69 @@ def test_dft_kernel_errors():
         filters.dft_kernels(256, 512)
     with pytest.raises(ValueError, match="n_fft"):
         filters.dft_kernels(0)
+
+
+def _with_an_empty_filter():
+    weights = filters.mel_filterbank(16000, 256, 12, fmin=300.0)
+    weights[4] = 0.0
+    return weights
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        pytest.param(lambda: filters.mel_filterbank(32000, 512, 128), id="mel-128"),
+        pytest.param(lambda: filters.mel_filterbank(8000, 400, 40, htk=True), id="mel-htk"),
+        pytest.param(lambda: filters.log_filterbank(16000, 1024, 48), id="log"),
+        pytest.param(lambda: filters.random_filterbank(64, 10, seed=1), id="random-dense"),
+        pytest.param(_with_an_empty_filter, id="empty-filter"),
+    ],
+)
+@pytest.mark.parametrize("cost", [0, 64, 1024])
+def test_band_groups_skip_only_zeros_and_cost_least(weights, cost):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 128-band mel filterbank has empty filters
+        weights = weights()
+    runs = filters.band_groups(weights, cost)
+    # The runs cover the filters in order, and every non-zero weight lies in its run's bins.
+    assert [f for run in runs for f in run[:2]][1:-1:2] == [f for run in runs for f in run[:2]][
+        2::2
+    ]
+    assert runs[0][0] == 0 and runs[-1][1] == weights.shape[0]
+    for f0, f1, b0, b1 in runs:
+        outside = weights[f0:f1].copy()
+        outside[:, b0:b1] = 0
+        assert not outside.any() and 0 <= b0 < b1 <= weights.shape[1]
+    # So the run-by-run product is the dense one.
+    spectrum = np.random.default_rng(0).random((3, weights.shape[1]))
+    runs_product = np.concatenate(
+        [spectrum[:, b0:b1] @ weights[f0:f1, b0:b1].T for f0, f1, b0, b1 in runs], axis=1
+    )
+    np.testing.assert_allclose(runs_product, spectrum @ weights.T, rtol=1e-12, atol=1e-12)
+    # Least cost, against every split of the first ten filters into runs.
+    head = weights[:10]
+
+    def cost_of(split):
+        total = 0
+        for f0, f1 in zip(split[:-1], split[1:]):
+            cols = np.flatnonzero(head[f0:f1].any(axis=0))
+            width = cols[-1] + 1 - cols[0] if cols.size else 1
+            total += width * (f1 - f0) + cost
+        return total
+
+    count = head.shape[0]
+    best = min(
+        cost_of([0, *[i for i in range(1, count) if mask >> (i - 1) & 1], count])
+        for mask in range(2 ** (count - 1))
+    )
+    head_runs = filters.band_groups(head, cost)
+    assert cost_of([0, *[run[1] for run in head_runs]]) == best
+
+
+def test_band_groups_dense_is_one_run_and_errors_name_the_argument():
+    dense = filters.random_filterbank(128, 16, seed=0)
+    assert filters.band_groups(dense) == ((0, 16, 0, 65),)
+    with pytest.raises(ValueError, match="`weights`"):
+        filters.band_groups(np.ones(8))
+    with pytest.raises(ValueError, match="`cost_per_group`"):
+        filters.band_groups(dense, cost_per_group=-1)

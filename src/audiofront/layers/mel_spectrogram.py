@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from audiofront import filters
 from audiofront import functional as F
 from audiofront.initializers import FilterbankMatrix
 from audiofront.layers._base import SpectralBase
@@ -29,7 +30,10 @@ class MelSpectrogram(SpectralBase):
         decibel: convert to dB.
         ref, amin, top_db: as `Decibel`.
         trainable_kernel: train the DFT kernel.
-        trainable_filterbank: train the mel filterbank.
+        trainable_filterbank: train the mel filterbank. A frozen one is the configured
+            filterbank: its product skips that filterbank's zeros (`filters.band_groups`:
+            one product per run of bands over its bins), so values assigned to a frozen
+            ``filterbank`` outside the configured bands' bins are not used.
         data_format: ``"channels_last"`` or ``"channels_first"``.
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
             ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
@@ -133,6 +137,11 @@ class MelSpectrogram(SpectralBase):
 
     def build(self, input_shape):
         super().build(input_shape)
+        # A frozen filterbank is the configured one: its products skip that one's zeros.
+        self._filterbank_runs = None
+        if not self.trainable_filterbank:
+            matrix = self._filterbank_initializer.matrix()
+            self._filterbank_runs = filters.band_groups(matrix.T)
         self.filterbank = self.add_weight(
             name="filterbank",
             shape=(self.n_fft // 2 + 1, self.n_mels),
@@ -143,7 +152,8 @@ class MelSpectrogram(SpectralBase):
 
     def _spectral(self, real, imag):
         spectra = F.magnitude_to_power(real, imag, self.power)
-        return F.apply_filterbank(spectra, ops.cast(self.filterbank, spectra.dtype))
+        filterbank = ops.cast(self.filterbank, spectra.dtype)
+        return F.apply_filterbank(spectra, filterbank, runs=self._filterbank_runs)
 
     def get_config(self):
         config = super().get_config()
