@@ -15,11 +15,13 @@ respect to the input and every trainable weight, against the contract's bounds:
 Rounding noise: an output (or gradient) that is zero by construction, such as the average
 over time and frequency of per-bin standardised features, holds only float32 rounding, and
 a relative bound on it compares noise with noise. Each worker therefore also measures how
-much every quantity moves when the input is scaled by ``1 + 2**-21`` (four float32 ulps);
+much every quantity moves when every input sample moves by ``2**-21`` of itself (four
+float32 ulps), up or down at random (the larger movement of two draws; a common scale of the
+input would not do: dB and normalisation undo it, and the rounding can come out the same);
 where both backends' values are no larger than ``NOISE_FACTOR`` (100) times that movement,
 the quantity is reported as rounding noise (ok, with a note) instead of being judged
-relative to its own size. A real output moves by about a millionth of itself under that
-change, so it never qualifies.
+relative to its own size. A real output moves by at most about a millionth of itself under
+that change, so it never qualifies.
 
 Example:
 
@@ -66,7 +68,7 @@ OUTPUT_DB = 1e-3
 GRAD_RTOL = 1e-4
 REFERENCE_RTOL = 1e-4
 REFERENCE_DB = 1e-2
-# A quantity no larger than this many times its own movement under a four-ulp change of
+# A quantity no larger than this many times its own movement under four-ulp changes of
 # the input is rounding noise (zero by construction); see the module docstring.
 NOISE_FACTOR = 100.0
 NOISE_NOTE = "rounding noise: zero by construction"
