@@ -53,7 +53,17 @@ Small batches fit the caches whole and the blocks only add their loop (torch eag
 per-block overhead most); past a few million framed samples the blocks win. So "auto" takes
 the blocked path from `BLOCKED_FROM` framed floats (batch x frames x n_fft, known when the
 graph is built; an unknown length keeps the FFT path), and the FFT path below it.
+
+TensorFlow gains from the blocks only under XLA: eagerly, ``keras.ops.map`` runs each block's
+ops one by one, and in a ``tf.function`` without ``jit_compile`` the loop is a while loop that
+XLA does not fuse (kapre workload, same process, median of 5, 2026-12-07: fft 140.8 / 119.6 /
+126.5 ms eager / graph / XLA, blocked 812.1 / 154.8 / 74.5). So on TensorFlow "auto" takes the
+blocked path only inside an XLA-compiled function (Keras ``fit``/``predict`` compile with XLA
+by default); JAX and torch take it eagerly too (blocked 343 / 140 ms eager against fft 474 /
+262, `audiofront compare --full`, 2026-11-24).
 """
+
+import sys
 
 import keras
 from keras import ops
@@ -66,6 +76,7 @@ __all__ = [
     "block_frames",
     "current_device",
     "frozen_path",
+    "in_xla",
 ]
 
 FASTER_FROZEN_PATH = {
@@ -93,8 +104,18 @@ def frozen_path(backend=None, device=None, framed=None):
     key = (backend or keras.backend.backend(), device or current_device())
     threshold = BLOCKED_FROM.get(key)
     if framed is not None and threshold is not None and framed >= threshold:
-        return "blocked"
+        if key[0] != "tensorflow" or in_xla():
+            return "blocked"
     return FASTER_FROZEN_PATH.get(key, UNMEASURED)
+
+
+def in_xla():
+    """Whether TensorFlow is tracing an XLA-compiled function (``jit_compile=True``) now:
+    the blocked path's loop is fast on TensorFlow there only (see the module docstring)."""
+    # Loaded by Keras's TensorFlow backend (no backend import here).
+    tf = sys.modules["tensorflow"]
+    util = sys.modules.get("tensorflow.python.ops.control_flow_util")
+    return util is not None and util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 # Framed floats (batch x frames x n_fft) from which "auto" takes the blocked path, per

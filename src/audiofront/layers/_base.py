@@ -526,7 +526,10 @@ class STFTBase(WaveformLayer):
             )
         if self.implementation != "auto":
             return self.implementation
-        return "conv" if trainable else "frozen"  # chosen per input size, when called
+        # Where the tensors live is read here, outside any trace (a traced tensor's device
+        # is not known); the input size, when called.
+        self._device = dispatch.current_device()
+        return "conv" if trainable else "frozen"
 
     # -- computation ----------------------------------------------------------
 
@@ -549,7 +552,7 @@ class STFTBase(WaveformLayer):
             rows, samples = signals.shape
             known = None not in (rows, samples)
             framed = rows * (samples // self._hop_length) * self.n_fft if known else None
-            path = dispatch.frozen_path(framed=framed)
+            path = dispatch.frozen_path(device=self._device, framed=framed)
         # The blocks are counted when the graph is built: an unknown length takes the FFT.
         if path == "blocked" and signals.shape[1] is not None:
             pad = self.n_fft // 2 if self.center else 0
