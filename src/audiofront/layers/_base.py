@@ -558,7 +558,7 @@ class STFTBase(WaveformLayer):
             pad = self.n_fft // 2 if self.center else 0
             block = dispatch.block_frames(signals.shape[0])
             return F.blocked_stft(
-                signals, window, self._hop_length, self._spectral, pad, self.pad_mode, block
+                signals, window, self._hop_length, self._block_spectral, pad, self.pad_mode, block
             )
         if self.center:
             signals = F.center_pad(signals, self.n_fft // 2, self.pad_mode)
@@ -566,6 +566,11 @@ class STFTBase(WaveformLayer):
             real, imag = F.conv_stft(signals, kernel, self._hop_length)
         else:
             real, imag = F.fft_stft(signals, window, self._hop_length)
+        return self._spectral(real, imag)
+
+    def _block_spectral(self, real, imag):
+        """`_spectral` of one block of the blocked path (a subclass may compute it another
+        way there)."""
         return self._spectral(real, imag)
 
     def get_config(self):

@@ -31,9 +31,10 @@ class MelSpectrogram(SpectralBase):
         ref, amin, top_db: as `Decibel`.
         trainable_kernel: train the DFT kernel.
         trainable_filterbank: train the mel filterbank. A frozen one is the configured
-            filterbank: its product skips that filterbank's zeros (`filters.band_groups`:
-            one product per run of bands over its bins), so values assigned to a frozen
-            ``filterbank`` outside the configured bands' bins are not used.
+            filterbank: on the blocked path its product skips that filterbank's zeros
+            (`filters.band_groups`: one product per run of bands over its bins), so values
+            assigned to a frozen ``filterbank`` outside the configured bands' bins are not
+            used there.
         data_format: ``"channels_last"`` or ``"channels_first"``.
         implementation: ``"conv"`` (the strided convolution with the ``kernel`` weight),
             ``"fft"`` (``keras.ops.stft`` or framing + ``ops.rfft``: the exact DFT, frozen kernels
@@ -137,7 +138,9 @@ class MelSpectrogram(SpectralBase):
 
     def build(self, input_shape):
         super().build(input_shape)
-        # A frozen filterbank is the configured one: its products skip that one's zeros.
+        # A frozen filterbank is the configured one: the blocked path's products skip that
+        # one's zeros (compiled, the runs' slices fuse; eagerly TensorFlow copies each: the
+        # speech workload's product took 8.8 ms in 4 runs against 1.5 dense).
         self._filterbank_runs = None
         if not self.trainable_filterbank:
             matrix = self._filterbank_initializer.matrix()
@@ -150,10 +153,13 @@ class MelSpectrogram(SpectralBase):
             trainable=self.trainable_filterbank,
         )
 
-    def _spectral(self, real, imag):
+    def _spectral(self, real, imag, runs=None):
         spectra = F.magnitude_to_power(real, imag, self.power)
         filterbank = ops.cast(self.filterbank, spectra.dtype)
-        return F.apply_filterbank(spectra, filterbank, runs=self._filterbank_runs)
+        return F.apply_filterbank(spectra, filterbank, runs=runs)
+
+    def _block_spectral(self, real, imag):
+        return self._spectral(real, imag, self._filterbank_runs)
 
     def get_config(self):
         config = super().get_config()
