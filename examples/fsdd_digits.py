@@ -144,14 +144,39 @@ def leaf_features(x, trainable_kernel=False, trainable_filterbank=True):
     return af.LEAF(n_filters=N_MELS, sample_rate=SAMPLE_RATE, max_freq=None, name="leaf")(x)
 
 
+@keras.saving.register_keras_serializable(package="fsdd_digits")
+class BandEnergy(keras.layers.Layer):
+    """Each band's mean square over ``2 * hop`` samples every ``hop``: ``(batch, samples,
+    bands)`` to ``(batch, samples // hop, bands)``, as means of ``hop``-sample blocks, then of
+    each block and the next (the last block alone). In place of ``AveragePooling1D(2 * hop,
+    strides=hop)``, whose gradient XLA had not compiled after 10 minutes on a CPU (and a
+    ``hop``-then-2 pair of poolings took 1.2 s per gradient on 32 x 1 s); see docs/limits.md."""
+
+    def __init__(self, hop, **kwargs):
+        super().__init__(**kwargs)
+        self.hop = hop
+
+    def call(self, x):
+        blocks = x.shape[1] // self.hop
+        x = keras.ops.reshape(x[:, : blocks * self.hop], (-1, blocks, self.hop, x.shape[-1]))
+        energy = keras.ops.mean(keras.ops.square(x), axis=2)
+        pairs = (energy[:, :-1] + energy[:, 1:]) / 2.0
+        return keras.ops.concatenate([pairs, energy[:, -1:]], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1] // self.hop, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "hop": self.hop}
+
+
 def sinc_features(x, trainable_kernel=False, trainable_filterbank=True):
     """SincNet's learnable band-pass filters (``N_MELS`` of them, 101 taps, cut-offs
     initialised on the mel scale), then each band's energy over 20 ms every 10 ms in dB,
     ``(batch, FRAMES - 1, N_MELS, 1)``: a learnable filterbank in place of the STFT and the
     mel matrix (the ``trainable_*`` flags do not apply)."""
     x = af.SincConv(n_filters=N_MELS, kernel_size=101, sample_rate=SAMPLE_RATE, name="sinc")(x)
-    x = keras.layers.Multiply(name="square")([x, x])
-    x = keras.layers.AveragePooling1D(2 * HOP, strides=HOP, padding="same", name="energy")(x)
+    x = BandEnergy(HOP, name="energy")(x)
     x = keras.layers.Reshape((-1, N_MELS, 1))(x)
     return af.Decibel(top_db=TOP_DB, name="db")(x)
 
