@@ -118,9 +118,11 @@ def in_xla():
     """Whether TensorFlow is tracing an XLA-compiled function (``jit_compile=True``) now:
     the blocked path's loop is fast on TensorFlow there only (see the module docstring)."""
     # Loaded by Keras's TensorFlow backend (no backend import here).
-    tf = sys.modules["tensorflow"]
+    tf = sys.modules.get("tensorflow")
     util = sys.modules.get("tensorflow.python.ops.control_flow_util")
-    return util is not None and util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    if tf is None or util is None:  # asked about TensorFlow from a process without it
+        return False
+    return util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 # Framed floats (batch x frames x n_fft) from which "auto" takes the blocked path, per
