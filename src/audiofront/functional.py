@@ -356,41 +356,22 @@ def _full_convolution(x, h, n):
     return ops.irfft((real, imag), fft_length=n)
 
 
-def _smooth_length(n):
-    """The least ``2**a 3**b 5**c >= n``: an FFT size as fast as a power of two, up to
-    twice smaller."""
-    best = 1 << max(n - 1, 1).bit_length()
-    power3 = 1
-    while power3 < best:
-        power35 = power3
-        while power35 < best:
-            size = power35 << max(0, (n - 1) // power35).bit_length()  # times the least 2**a
-            best = min(best, size)
-            power35 *= 5
-        power3 *= 3
-    return best
+def fast_length(n):
+    """The least ``2**a`` or ``3 * 2**a`` at least ``n``: FFT sizes that every backend
+    transforms at the same cost per point (2**a 5**b, or 3**3 5**4, took up to twice as
+    long per point under torch)."""
+    power = 1 << max(n - 1, 1).bit_length()
+    return min(power, 3 * power // 4) if 3 * power // 4 >= n else power
 
 
 def correlate(x, kernels, before):
-    """`fft_correlate` as a direct convolution (``x``: ``(N, samples)``): more operations
-    once the kernels are long, but ops that every export format converts."""
+    """What ``ops.conv`` computes, one output row per kernel: ``out[n, k, t] = sum_j
+    x[n, t + j - before] * kernels[k, j]`` with zeros outside ``x`` (``x``: ``(N,
+    samples)``; ``kernels``: ``(K, taps)``; out: ``(N, K, samples)``)."""
     taps = kernels.shape[-1]
     padded = pad_along(x, (before, taps - 1 - before), 1, "constant")
     out = ops.conv(ops.expand_dims(padded, -1), ops.expand_dims(ops.transpose(kernels), 1))
     return ops.transpose(out, (0, 2, 1))
-
-
-def fft_correlate(x, kernels, before):
-    """What ``ops.conv`` computes, one output row per kernel: ``out[..., k, t] = sum_j
-    x[..., t + j - before] * kernels[k, j]`` with zeros outside ``x`` (``x``: ``(...,
-    samples)``; ``kernels``: ``(K, taps)``; out: ``(..., K, samples)``), by FFT: one
-    transform of ``x`` for all the kernels, cheaper than the direct convolution once the
-    kernels are long."""
-    samples, taps = ops.shape(x)[-1], kernels.shape[-1]
-    n = _smooth_length(samples + taps - 1) if isinstance(samples, int) else samples + taps - 1
-    full = _full_convolution(ops.expand_dims(x, -2), ops.flip(kernels, axis=-1), n)
-    start = taps - 1 - before  # where the kernel's tap `before` meets sample 0
-    return full[..., start : start + samples]
 
 
 def fft_filter(x, response):
@@ -569,13 +550,25 @@ def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0, smoothed=None,
     log1p, expm1 = (ops.log1p, ops.expm1) if exact else (log1p_form, expm1_form)
     if smoothed is None:
         smoothed = pcen_smoother(x, smoothing, initial, axis)
-    norm = ops.exp(-gain * (math.log(eps) + log1p(smoothed / eps)))
+    norm = ops.exp(-gain * log_plus(smoothed, eps, log1p))
     if isinstance(power, (int, float)) and power == 0:
         return log1p(x * norm)
     if isinstance(bias, (int, float)) and bias == 0:
         return ops.exp(power * (ops.log(x) + ops.log(norm)))
     scale = bias**power if isinstance(bias * power, float) else ops.power(bias, power)
     return scale * expm1(power * log1p(x * norm / bias))
+
+
+def log_plus(x, eps, log1p=ops.log1p):
+    """``log(eps + x)`` for ``x >= 0`` to a few ulps: ``log(eps) + log1p(x / eps)``
+    (librosa's form) below ``eps``, ``log(x) + log1p(eps / x)`` above it. librosa's form
+    alone leaves ``log x`` as the difference of two numbers near ``-log(eps)`` (27.6 for
+    LEAF's 1e-12): float32 then lost ~1e-6 of it, and the gradient with respect to PCEN's
+    gain, a sum of ``log(eps + M)`` terms near 0, came out 1e-3 off."""
+    above = x > eps
+    large = ops.where(above, x, eps)
+    small = ops.where(above, 0.0, x)
+    return ops.where(above, ops.log(large) + log1p(eps / large), math.log(eps) + log1p(small / eps))
 
 
 def log1p_form(x):

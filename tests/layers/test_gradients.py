@@ -28,10 +28,15 @@ from conftest import block_frames, fsdd_batch
 
 # The contract: gradients agree across backends within 1e-4 relative.
 GRADIENT_RTOL = 1e-4
-# float64 central differences with a step of 1e-6 * |w| along a unit direction: the
-# truncation error is O(step**2) and the rounding error O(1e-16 / step), both ~1e-10
-# relative; 1e-7 leaves room for kinks (the dB clip, max) near a sample point.
+# float64 five-point central differences with a step of 1e-4 * |w| along a unit direction:
+# the truncation error is O(step**4), the rounding error O(1e-16 / step) times the ulps
+# the loss's sum of terms rounds to (LEAF's ~10: two-point differences with a step of 1e-6
+# came out 1.1-1.7e-7 of |grad| there); 1e-7 leaves room for kinks (the dB clip, max)
+# near a sample point.
 FD_RTOL = 1e-7
+FD_STEP = 1e-4
+FD_POINTS = (-2, -1, 1, 2)
+FD_WEIGHTS = np.array([1.0, -8.0, 8.0, -1.0]) / 12.0
 
 # The table's cases with trainable weights that are checked here (tools/cases.py, "grad").
 CASES = {case.id: case for case in tagged("grad")}
@@ -106,28 +111,30 @@ def probes_for(layer, x, seed):
     return [rng.standard_normal(np.shape(to_numpy(o))) for o in as_tuple(layer(x))]
 
 
-# Keras 3.15's torch backend computes ``ops.matmul`` of float64 tensors in float32 (its
+# Where Keras 3.15 rounds a float64 layer to float32, float64 finite differences see it:
+# its torch backend computes ``ops.matmul`` of float64 tensors in float32 (its
 # ``dtypes.result_type`` maps torch's float64 dtype to float32), and audiofront applies
-# filterbanks with ``ops.matmul``: a float64 layer with a filterbank rounds there to float32
-# under torch, and float64 finite differences see it. (``ops.maximum`` with a Python float
-# did the same; audiofront.ops uses ``ops.where`` for its floors instead.)
-TORCH_ROUNDS_FLOAT64 = {
-    name for name, case in CASES.items() if case.layer in ("MelSpectrogram", "Filterbank", "MFCC")
+# filterbanks with ``ops.matmul``; its JAX backend computes ``ops.cos`` and ``ops.sin`` of
+# float64 tensors in float32, and LEAF's Gabor filters take them. (``ops.maximum`` with a
+# Python float did the same under torch; audiofront.ops uses ``ops.where`` for its floors.)
+ROUNDS_FLOAT64 = {
+    "torch": (
+        "keras torch ops.matmul rounds float64 to float32",
+        {"MelSpectrogram", "Filterbank", "MFCC"},
+    ),
+    "jax": ("keras jax ops.cos and ops.sin round float64 to float32", {"LEAF"}),
 }
 
 
-def torch_float64_maximum_bug(name):
+def keras_float64_rounding(name):
+    reason, layers = ROUNDS_FLOAT64.get(keras.backend.backend(), ("", set()))
     return pytest.param(
         name,
-        marks=pytest.mark.xfail(
-            keras.backend.backend() == "torch" and name in TORCH_ROUNDS_FLOAT64,
-            reason="keras torch ops.matmul rounds float64 to float32",
-            strict=True,
-        ),
+        marks=pytest.mark.xfail(CASES[name].layer in layers, reason=reason, strict=True),
     )
 
 
-@pytest.mark.parametrize("name", [torch_float64_maximum_bug(name) for name in CASES])
+@pytest.mark.parametrize("name", [keras_float64_rounding(name) for name in CASES])
 def test_float64_gradients_match_finite_differences(name):
     x = layer_input(name)
     with float64_scope():
@@ -142,11 +149,13 @@ def test_float64_gradients_match_finite_differences(name):
             for _ in range(3):
                 direction = rng.standard_normal(w0.shape)
                 direction /= np.linalg.norm(direction)
-                step = 1e-6 * np.abs(w0).max()
-                plus = loss_at(layer, variable, w0 + step * direction, x, probes)
-                minus = loss_at(layer, variable, w0 - step * direction, x, probes)
+                step = FD_STEP * np.abs(w0).max()
+                at = [
+                    loss_at(layer, variable, w0 + k * step * direction, x, probes)
+                    for k in FD_POINTS
+                ]
                 variable.assign(w0)
-                finite = (plus - minus) / (2 * step)
+                finite = np.dot(FD_WEIGHTS, at) / step
                 analytic = float(np.sum(grad * direction))
                 scale = np.linalg.norm(grad)  # |g . d| <= |g| for a unit direction
                 error = abs(finite - analytic) / scale

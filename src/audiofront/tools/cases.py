@@ -244,7 +244,7 @@ CASES = (
     Case("leaf-log-even-taps-stereo-cf", "LEAF",
          dict(n_filters=6, window_len=12.625, window_stride=4.0, min_freq=100.0,
               max_freq=None, compression="log", data_format="channels_first"),
-         (4, 0), channels=2, tags=("parity", "cross")),
+         (4, 0), channels=2, tags=("parity", "cross", "grad")),
 )  # fmt: skip
 
 
