@@ -533,7 +533,19 @@ def pcen_smoother(x, smoothing, initial, axis):
     return smoothed + (smoothing - constant) * ops.stop_gradient(derivative)
 
 
-def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0, smoothed=None, exact=True):
+def pcen(
+    x,
+    gain,
+    bias,
+    power,
+    smoothing,
+    eps,
+    axis,
+    initial=1.0,
+    smoothed=None,
+    exact=True,
+    less_one=None,
+):
     """``librosa.pcen`` along ``axis`` (time) with its default initial state.
 
     The smoother ``M[t] = (1 - s) M[t-1] + s x[t]`` starts from ``M[-1] = initial``: 1 by
@@ -546,11 +558,20 @@ def pcen(x, gain, bias, power, smoothing, eps, axis, initial=1.0, smoothed=None,
     `pcen_smoother` (a stream keeps its last frame), and ``smoothing`` and ``initial`` are
     then unused. ``exact=False`` writes ``log1p`` and ``expm1`` with ``log`` and ``exp``
     (`log1p_form`, `expm1_form`: for export formats that lack them, ONNX among them).
+    ``less_one``, ``(x - 1, initial - 1)`` computed without rounding ``x`` (LEAF: pooled
+    energies plus a bias near 1), gives ``log M`` for ``M > 1/2`` as ``log1p`` of ``M - 1``
+    from its own smoother: ``M`` near 1 rounded to float32 keeps ~1e-7 of ``M - 1``, and
+    the gradient with respect to the gain, a sum of ``log M`` terms, came out 4e-4 off.
     """
     log1p, expm1 = (ops.log1p, ops.expm1) if exact else (log1p_form, expm1_form)
     if smoothed is None:
         smoothed = pcen_smoother(x, smoothing, initial, axis)
-    norm = ops.exp(-gain * log_plus(smoothed, eps, log1p))
+        if less_one is not None:
+            near_one = pcen_smoother(less_one[0], smoothing, less_one[1], axis)
+    log_m = log_plus(smoothed, eps, log1p)
+    if less_one is not None:
+        log_m = ops.where(smoothed > 0.5, log1p(near_one + eps), log_m)
+    norm = ops.exp(-gain * log_m)
     if isinstance(power, (int, float)) and power == 0:
         return log1p(x * norm)
     if isinstance(bias, (int, float)) and bias == 0:

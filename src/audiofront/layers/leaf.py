@@ -24,6 +24,24 @@ _POOLING_WIDTH = 0.4
 _PCEN_INIT = {"gain": 0.96, "bias": 2.0, "root": 2.0, "smoothing": 0.04}
 
 
+# The Gabor filters run a few at a time, their outputs within this many bytes (float32):
+# all at once (270 MB for 64 filters on 32 x 1 s at 16 kHz) cost more in fresh pages than
+# in arithmetic (glibc maps blocks over 32 MB anew on every call): torch's forward+backward
+# took 1418 ms eager and 813 compiled with 64 MB groups, 480 and 331 with 16 MB, 506 and
+# 310 with 4 MB (jax compiled 858, 670, 742; TensorFlow, whose allocator keeps its pages,
+# 371, 368, 305 compiled but 896, 1061, 1759 eager: per-op overhead).
+_GROUP_BYTES = 1 << 24
+
+
+def _filters_per_group(batch, size, n_filters):
+    """Filters per FFT group: outputs of ``2 * group * batch * size`` floats within
+    `_GROUP_BYTES` (32 examples where the batch is unknown; all where the size is)."""
+    if size is None:
+        return n_filters
+    batch = batch if isinstance(batch, int) else 32
+    return max(1, min(n_filters, _GROUP_BYTES // (8 * batch * size)))
+
+
 def _same_padding(kernel_size):
     """LEAF's (and Keras's) "same" padding for stride 1: ``(k - 1) // 2`` before, the rest
     after."""
@@ -193,84 +211,101 @@ class LEAF(WaveformLayer):
         kernel = F.pad_along(kernel, (0, blocks * self._stride - self._kernel_size), 1, "constant")
         return ops.transpose(ops.reshape(kernel, (self.n_filters, blocks, self._stride)), (0, 2, 1))
 
-    def _filtered(self, waves, before, length, direct):
-        """The Gabor filters' outputs on a grid of ``length`` samples from sample
-        ``-before``, ``(2 n_filters, N, length)`` (real parts, then imaginary parts).
-
-        By FFT (~10x fewer operations than the direct convolution for 25 ms filters): one
-        circular convolution, long enough that the samples of ``waves`` do not wrap around,
-        read from the grid's start (the grid's other samples are not zeros); ``direct``, a
-        convolution with zeros around ``waves``, for exported artifacts (ONNX and LiteRT
-        lack a general real FFT)."""
-        kernels = self._gabor_kernels(waves.dtype)
-        taps = self._kernel_size
-        samples = ops.shape(waves)[-1]
-        if direct:
-            out = F.correlate(waves, kernels, before)  # (N, 2 n, samples)
-            out = F.pad_along(out, (before, length - before - samples), 2, "constant")
-            return ops.transpose(out, (1, 0, 2))
-        # The full convolution's sample `c` is the filtered sample `c - (taps - 1 - before)`.
-        shift = taps - 1 - 2 * before
-        if isinstance(samples, int):
-            n = F.fast_length(max(samples + before, shift + length))
-        else:
-            n = ops.maximum(samples + before, shift + length)
-        x_real, x_imag = ops.rfft(F.pad_along(waves, (0, n - samples), 1, "constant"))
-        h_real, h_imag = ops.rfft(
-            F.pad_along(ops.flip(kernels, axis=-1), (0, n - taps), 1, "constant")
-        )
-        x_real, x_imag = x_real[None], x_imag[None]
-        h_real, h_imag = h_real[:, None], h_imag[:, None]
-        real = x_real * h_real - x_imag * h_imag
-        imag = x_real * h_imag + x_imag * h_real
-        return ops.irfft((real, imag), fft_length=n)[..., shift : shift + length]
-
     def _pooled_energies(self, waves):
         """Steps 1 to 3 without the bias: ``(N, samples)`` to ``(N, frames, n_filters)``.
 
-        The pooling's strided depthwise convolution as one batched matrix product: the
-        squared moduli on a grid of blocks of ``stride`` samples from the first frame's
-        first tap, each block times the kernels' blocks, frame ``f`` the sum of blocks
-        ``f + b`` times kernel block ``b`` (a convolution's CPU gradient under XLA took a
-        minute on a batch of 32 x 1 s; elementwise block sums read the energies once per
-        block)."""
+        1-2. The Gabor filters' outputs by FFT (~10x fewer operations than the direct
+        convolution for 25 ms filters): a circular convolution long enough that the input's
+        samples do not wrap around, read onto a grid of blocks of ``stride`` samples from
+        the first frame's first tap (its samples outside the input set to zero), a few
+        filters at a time (`_GROUP_BYTES`); in an exported artifact (ONNX and LiteRT lack a
+        general real FFT) a direct convolution, zero-padded onto the grid.
+        3. The pooling's strided depthwise convolution as one batched product: each block
+        times the kernels' blocks, frame ``f`` the sum of blocks ``f + b`` times kernel
+        block ``b`` (a convolution's CPU gradient under XLA took a minute on a batch of 32
+        x 1 s; elementwise block sums read the energies once per block)."""
         taps, stride, n = self._kernel_size, self._stride, self.n_filters
         blocks = -(-taps // stride)
         before = _same_padding(taps)[0]
-        samples = ops.shape(waves)[-1]
+        batch, samples = ops.shape(waves)
         frames = (samples - 1) // stride + 1
         rows = frames + blocks - 1
-        direct = exporting()
-        out = self._filtered(waves, before, rows * stride, direct)
-        energies = ops.square(out[:n]) + ops.square(out[n:])
-        if not direct:  # zeros outside the input ("same" padding of the pooling)
-            grid = ops.arange(rows * stride)
-            energies = ops.where((grid >= before) & (grid < before + samples), energies, 0.0)
-        weights = self._pooling_weights(energies.dtype, blocks)
+        length = rows * stride
+        kernels = self._gabor_kernels(waves.dtype)  # (2 n, taps)
+        weights = self._pooling_weights(waves.dtype, blocks)  # (n, stride, blocks)
+        if exporting():
+            out = F.correlate(waves, kernels, before)  # (N, 2 n, samples)
+            out = F.pad_along(out, (before, length - before - samples), 2, "constant")
+            energies = ops.sum(ops.square(ops.reshape(out, (-1, 2, n, length))), axis=1)
+            return self._pool(ops.transpose(energies, (1, 0, 2)), weights, frames)
+        # The full convolution's sample `c` is the filtered sample `c - (taps - 1 - before)`.
+        shift = taps - 1 - 2 * before
+        if isinstance(samples, int):
+            size = F.fast_length(max(samples + before, shift + length))
+        else:
+            size = ops.maximum(samples + before, shift + length)
+        x_real, x_imag = ops.rfft(F.pad_along(waves, (0, size - samples), 1, "constant"))
+        x_real, x_imag = x_real[None], x_imag[None]
+        h_real, h_imag = ops.rfft(
+            F.pad_along(ops.flip(kernels, axis=-1), (0, size - taps), 1, "constant")
+        )
+        grid = ops.arange(length)
+        inside = (grid >= before) & (grid < before + samples)
+        group = _filters_per_group(batch, size if isinstance(size, int) else None, n)
+        pooled = []
+        for first in range(0, n, group):
+            last = min(first + group, n)
+            h_r, h_i = (ops.concatenate([h[first:last], h[n + first : n + last]], 0)
+                        for h in (h_real, h_imag))  # fmt: skip
+            # The complex product with three real products of the full size, and no
+            # negation of one (each is a pass over it, and another in the gradient).
+            common = (x_real + x_imag) * h_r[:, None]
+            out = ops.irfft(
+                (common + x_imag * (-(h_r + h_i))[:, None], common + x_real * (h_i - h_r)[:, None]),
+                fft_length=size,
+            )  # (2 group, N, size): real parts, then imaginary parts
+            energies = ops.sum(ops.square(ops.reshape(out, (2, last - first, -1, size))), axis=0)
+            energies = ops.where(inside, energies[..., shift : shift + length], 0.0)
+            pooled.append(self._pool(energies, weights[first:last], frames))
+        return pooled[0] if len(pooled) == 1 else ops.concatenate(pooled, axis=-1)
+
+    def _pool(self, energies, weights, frames):
+        """``(n, N, rows * stride)`` energies on the grid to ``(N, frames, n)``."""
+        n, stride, blocks = weights.shape
         # einsum, not matmul: Keras's torch matmul computes float64 in float32.
         products = ops.einsum("nas,nsb->nab", ops.reshape(energies, (n, -1, stride)), weights)
-        products = ops.reshape(products, (n, -1, rows, blocks))
+        products = ops.reshape(products, (n, -1, frames + blocks - 1, blocks))
         pooled = products[:, :, :frames, 0]
         for b in range(1, blocks):
             pooled = pooled + products[:, :, b : b + frames, b]
         return ops.transpose(pooled, (1, 2, 0))
 
-    def _pcen(self, x):
+    def _pcen(self, x, less_one):
         """sPCEN along axis 1 of ``(N, frames, n)``, the smoother starting from the first
-        frame (`functional.pcen`, in log space: nothing grows with the length or level)."""
+        frame (`functional.pcen`, in log space: nothing grows with the length or level;
+        ``less_one`` is ``x - 1`` unrounded)."""
         dtype = x.dtype
         gain, bias, root, s = (
             self._per_band(getattr(self, f"pcen_{name}"), dtype)
             for name in ("gain", "bias", "root", "smoothing")
         )
-        return F.pcen(x, gain, bias, 1.0 / root, s, _PCEN_FLOOR, 1, x[:, :1], exact=not exporting())
+        return F.pcen(
+            x, gain, bias, 1.0 / root, s, _PCEN_FLOOR, 1, x[:, :1],
+            exact=not exporting(), less_one=(less_one, less_one[:, :1]),
+        )  # fmt: skip
 
     def _transform(self, waves):
-        pooled = self._pooled_energies(waves) + self._per_band(self.pooling_bias, waves.dtype)
+        energies = self._pooled_energies(waves)
+        bias = self._per_band(self.pooling_bias, waves.dtype)
+        pooled = energies + bias
         # ops.where, not ops.maximum with a Python float (float64 would round under torch).
-        features = ops.where(pooled > _ENERGY_FLOOR, pooled, _ENERGY_FLOOR)
+        above = pooled > _ENERGY_FLOOR
+        features = ops.where(above, pooled, _ENERGY_FLOOR)
         if self.compression == "pcen":
-            return self._pcen(features)
+            # The bias starts at 1: features - 1 from the energies keeps their digits.
+            return self._pcen(
+                features, ops.where(above, energies + (bias - 1.0), _ENERGY_FLOOR - 1.0)
+            )
         if self.compression == "log":
             return ops.log(features)
         return features
