@@ -361,7 +361,7 @@ def fast_length(n):
     transforms at the same cost per point (2**a 5**b, or 3**3 5**4, took up to twice as
     long per point under torch)."""
     power = 1 << max(n - 1, 1).bit_length()
-    return min(power, 3 * power // 4) if 3 * power // 4 >= n else power
+    return 3 * power // 4 if 3 * power // 4 >= n else power
 
 
 def correlate(x, kernels, before):
