@@ -257,13 +257,8 @@ class LEAF(WaveformLayer):
             last = min(first + group, n)
             h_r, h_i = (ops.concatenate([h[first:last], h[n + first : n + last]], 0)
                         for h in (h_real, h_imag))  # fmt: skip
-            # The complex product with three real products of the full size, and no
-            # negation of one (each is a pass over it, and another in the gradient).
-            common = (x_real + x_imag) * h_r[:, None]
-            out = ops.irfft(
-                (common + x_imag * (-(h_r + h_i))[:, None], common + x_real * (h_i - h_r)[:, None]),
-                fft_length=size,
-            )  # (2 group, N, size): real parts, then imaginary parts
+            product = F.spectral_product(x_real, x_imag, h_r[:, None], h_i[:, None])
+            out = ops.irfft(product, fft_length=size)  # (2 group, N, size): real, then imag
             energies = ops.sum(ops.square(ops.reshape(out, (2, last - first, -1, size))), axis=0)
             energies = ops.where(inside, energies[..., shift : shift + length], 0.0)
             pooled.append(self._pool(energies, weights[first:last], frames))
