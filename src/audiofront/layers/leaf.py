@@ -237,7 +237,7 @@ class LEAF(WaveformLayer):
         if exporting():
             out = F.correlate(waves, kernels, before)  # (N, 2 n, samples)
             out = F.pad_along(out, (before, length - before - samples), 2, "constant")
-            energies = ops.sum(ops.square(ops.reshape(out, (-1, 2, n, length))), axis=1)
+            energies = ops.square(out[:, :n]) + ops.square(out[:, n:])
             return self._pool(ops.transpose(energies, (1, 0, 2)), weights, frames)
         # The full convolution's sample `c` is the filtered sample `c - (taps - 1 - before)`.
         shift = taps - 1 - 2 * before
