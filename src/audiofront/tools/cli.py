@@ -170,7 +170,8 @@ def _bench_parser(commands):
         "--layers",
         default="MelSpectrogram",
         metavar="LIST",
-        help="comma-separated audiofront layers: MelSpectrogram, MFCC, Spectrogram, STFT",
+        help="comma-separated audiofront layers: MelSpectrogram, MFCC, Spectrogram, STFT, "
+        "CQT, LEAF",
     )
     b.add_argument(
         "--backends",

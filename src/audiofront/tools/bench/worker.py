@@ -71,10 +71,10 @@ def _audiofront(m, x, compile_fn):
     from audiofront.tools import backend
 
     name = f"audiofront:{m.spec['layer']}"
-    for implementation in m.spec.get("implementations", ("auto",)):
+    # CQT and LEAF have no STFT path to choose: timed once, whatever paths were asked for.
+    front_end = m.spec["layer"] in FRONT_ENDS
+    for implementation in ("auto",) if front_end else m.spec.get("implementations", ("auto",)):
         spec = m.spec
-        if implementation != "auto" and spec["layer"] in FRONT_ENDS:
-            continue  # no STFT path to choose
         if implementation != "auto":  # one STFT path forced: its own row
             spec = dict(spec, params=dict(spec["params"], implementation=implementation))
         row = name if implementation == "auto" else f"{name}[{implementation}]"
@@ -166,10 +166,10 @@ def measure(spec):
     """Times audiofront (eager and compiled, forward and backward; each of
     ``spec["implementations"]`` as its own forward row) and the peers; on a GPU, measures
     the device's ceilings too. Returns the `Measurements`."""
+    if spec["backend"] == "numpy":  # before Keras is imported: it may have no backend here
+        return measure_numpy(spec)
     from audiofront.tools import backend
 
-    if spec["backend"] == "numpy":
-        return measure_numpy(spec)
     backend.disable_tf32()
     device = backend.device_kind()
     m = Measurements(spec, backend.sync, device)
