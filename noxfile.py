@@ -126,14 +126,20 @@ def gpu_bench(session):
     forward+backward, each STFT path as its own row (what the dispatch table reads; auto is one of them), the
     native chains, Keras and nnAudio, and the Kapre-paper overhead experiment (on its own
     workload); the device's measured float32 ceilings give each timing's fraction of the
-    roofline. Into reports/gpu/bench-<workload>/."""
-    for workload, experiment in (("kapre", ["--experiment", "kapre-overhead"]), ("speech", [])):
+    roofline. Into reports/gpu/bench-<workload>/; CQT and LEAF (next to nnAudio, and to
+    MelSpectrogram on the same batch: LEAF's 10x budget) into reports/gpu/bench-front-ends/."""
+    runs = (
+        ("kapre", ["--experiment", "kapre-overhead"], "bench-kapre"),
+        ("speech", [], "bench-speech"),
+        ("speech", ["--layers", "CQT,LEAF"], "bench-front-ends"),
+    )
+    for workload, extra, out in runs:
         session.run(
             "python", "-m", "audiofront", "bench", "--device", "gpu",
             "--backends", ",".join(GPU_BACKENDS), "--workload", workload,
-            "--implementations", "conv,fft", "--backward", *experiment,
+            "--implementations", "conv,fft", "--backward", *extra,
             "--repeats", "20", "--warmup", "5",
-            "--out", str(GPU_REPORTS / f"bench-{workload}"), *session.posargs,
+            "--out", str(GPU_REPORTS / out), *session.posargs,
         )  # fmt: skip
 
 
