@@ -51,7 +51,7 @@ after one call (the same rows, one after another: `audiofront bench --workload k
 
 After the dB stage took the log of the maximum and the blocked path's mel product skipped
 the filterbank's zeros (2d920e8), `audiofront compare --full` on the same machine
-(2026-11-24; reports/compare.md) timed the kapre workload's blocked path compiled at jax
+(2026-11-24; reports/compare.md at d1d6e44) timed the kapre workload's blocked path compiled at jax
 68.0, torch 64.6, tensorflow 71.3 ms against native chains of 194.1, 193.1, 216.6.
 
 Small batches fit the caches whole and the blocks only add their loop (torch eager-style
