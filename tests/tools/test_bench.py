@@ -5,7 +5,6 @@ crossbackend session's compare test, on all three), so its tests run in one back
 session (``once``): tensorflow's, torch's for the test with nnAudio and speechbrain peers."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -186,24 +185,14 @@ def test_cqt_and_leaf_rows_and_their_peers(tmp_path):
 
 
 @pytest.mark.once("jax")
-def test_librosa_worker_needs_no_keras_backend(tmp_path):
+def test_librosa_worker_needs_no_keras_backend(monkeypatch):
     """The numpy worker (librosa) runs where Keras cannot import its backend (the caller's
     KERAS_BACKEND unset, TensorFlow absent): it does not import Keras."""
-    spec = dict(
-        bench.WORKLOADS["speech"], layer="MelSpectrogram", backend="numpy", device="cpu", workload="speech",
-        batch=1, samples=8000, params={}, peers=True, repeats=1, warmup=0,
-        compile=False, backward=False,
-    )  # fmt: skip
-    spec_path, out_path = tmp_path / "spec.json", tmp_path / "out.json"
-    spec_path.write_text(json.dumps(spec))
-    result = subprocess.run(
-        [sys.executable, "-m", "audiofront.tools.bench.worker", str(spec_path), str(out_path)],
-        capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, KERAS_BACKEND="no-such-backend"),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    records = json.loads(out_path.read_text())["records"]
-    assert [r["implementation"] for r in records] == ["librosa"]
+    monkeypatch.setenv("KERAS_BACKEND", "no-such-backend")  # what the worker inherits
+    result = bench.run(backends=(), workload="custom", batch=1, seconds=0.5, repeats=1,
+                       warmup=0, compile=False)  # fmt: skip
+    assert result["notes"] == []
+    assert [r["implementation"] for r in result["records"]] == ["librosa"]
 
 
 @pytest.mark.slow
