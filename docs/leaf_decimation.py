@@ -16,26 +16,22 @@ Printed, per setting: the filters at full rate, the work (product bins plus ``M 
 per inverse FFT of ``M`` points, summed over filters) relative to the exact layer's, and
 the worst error of the pooled energies per band (relative to that band's largest value) and
 of the layer's features (energies plus the pooling bias, 1 at initialisation), on 8 FSDD
-recordings at 16 kHz and on uniform noise, against the exact `LEAF` layer at initialisation
-(64 filters, 1 s). Then, on the bench's speech batch shape (32 x 1 s of noise), the median
+recordings resampled to 16 kHz (`make_input`'s picks across the set) and on uniform noise,
+against the exact `LEAF` layer at initialisation (64 filters, 1 s). Then, on the bench's speech batch shape (32 x 1 s of noise), the median
 compiled forward+backward time (with respect to the filters' and the pooling's weights) of
 the decimated and the exact pooled energies, in the same process. JAX only (a prototype).
 
     KERAS_BACKEND=jax PYTHONPATH=src python docs/leaf_decimation.py  # reads $AUDIOFRONT_FSDD
 """
 
-import glob
-import os
-
 import jax
 import jax.numpy as jnp
 import keras
 import numpy as np
-import scipy.io.wavfile
-import scipy.signal
 
 from audiofront import LEAF, filters
 from audiofront.tools.bench.timing import timed
+from audiofront.tools.signals import make_input
 
 SR, N_FILTERS, SAMPLES = 16000, 64, 16000
 STEPS = [1, 2, 4, 5, 8, 10, 16, 20, 32, 40, 80, 160]
@@ -43,14 +39,9 @@ SETTINGS = [(1.0, 4, 2), (1.0, 4, 4), (1e-2, 4, 2), (1e-2, 4, 4), (1e-3, 4, 2), 
 
 
 def signals():
-    folder = os.environ.get("AUDIOFRONT_FSDD", "../shared/data/fsdd")
-    out = []
-    for path in sorted(glob.glob(os.path.join(folder, "recordings", "*.wav")))[:40:5]:
-        rate, audio = scipy.io.wavfile.read(path)
-        audio = scipy.signal.resample_poly(audio / 32768.0, SR // rate, 1)[:SAMPLES]
-        out.append(np.pad(audio, (0, SAMPLES - len(audio))))
-    noise = np.random.default_rng(0).uniform(-1, 1, (1, SAMPLES))
-    return {"speech": np.array(out, "float32"), "noise": noise.astype("float32")}
+    speech, _ = make_input("fsdd", batch=8, seconds=SAMPLES / SR, sample_rate=SR)
+    noise = np.random.default_rng(0).uniform(-1, 1, (1, SAMPLES)).astype("float32")
+    return {"speech": speech, "noise": noise}
 
 
 class Decimated:
